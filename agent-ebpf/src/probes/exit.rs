@@ -1,0 +1,46 @@
+//! `sched_process_exit`: a thread exits. Reported when the thread-group
+//! leader exits or the last thread of the group does (`signal->live` has
+//! already dropped to 0 when the tracepoint fires), so userspace learns that
+//! a process ended without hearing about every thread.
+
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
+use kestrel_common::{ExitEvent, exit_flags, kind, loss};
+
+use super::fill_header;
+use crate::{
+    kernel::task::{ReadError, Task},
+    maps::{EVENTS, count_loss},
+};
+
+#[btf_tracepoint(function = "sched_process_exit")]
+pub fn sched_process_exit(ctx: BtfTracePointContext) -> i32 {
+    if try_sched_process_exit(&ctx).is_err() {
+        count_loss(kind::EXIT, loss::READ_FAILED);
+    }
+    0
+}
+
+fn try_sched_process_exit(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
+    // TP_PROTO(struct task_struct *p, ...): the exiting task is current.
+    let task = Task::from_ptr(ctx.arg::<*const u8>(0));
+    let pid = task.pid()?;
+    let tgid = task.tgid()?;
+    let group_dead = task.signal()?.live()? == 0;
+    if pid != tgid && !group_dead {
+        return Ok(()); // a thread of a live process
+    }
+    let exit_code = task.exit_code()?;
+    let Some(mut entry) = EVENTS.reserve::<ExitEvent>(0) else {
+        count_loss(kind::EXIT, loss::RING_FULL);
+        return Ok(());
+    };
+    let event = entry.as_mut_ptr();
+    // SAFETY: `event` points at reserved, writable ring memory of the right size.
+    unsafe {
+        fill_header(&mut (*event).header, kind::EXIT, core::mem::size_of::<ExitEvent>());
+        (*event).exit_code = exit_code;
+        (*event).flags = if group_dead { exit_flags::GROUP_DEAD } else { 0 };
+    }
+    entry.submit(0);
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! `sched_process_fork`: a new process. New threads are not reported: the
+//! process table tracks processes, and threads would multiply the volume.
+
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
+use kestrel_common::{ForkEvent, kind, loss};
+
+use super::fill_header;
+use crate::{
+    kernel::task::{ReadError, Task},
+    maps::{EVENTS, count_loss},
+};
+
+#[btf_tracepoint(function = "sched_process_fork")]
+pub fn sched_process_fork(ctx: BtfTracePointContext) -> i32 {
+    if try_sched_process_fork(&ctx).is_err() {
+        count_loss(kind::FORK, loss::READ_FAILED);
+    }
+    0
+}
+
+fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
+    // TP_PROTO(struct task_struct *parent, struct task_struct *child)
+    let child = Task::from_ptr(ctx.arg::<*const u8>(1));
+    let child_pid = child.pid()?;
+    let child_tgid = child.tgid()?;
+    if child_pid != child_tgid {
+        return Ok(()); // a thread, not a process
+    }
+    let Some(mut entry) = EVENTS.reserve::<ForkEvent>(0) else {
+        count_loss(kind::FORK, loss::RING_FULL);
+        return Ok(());
+    };
+    let event = entry.as_mut_ptr();
+    // SAFETY: `event` points at reserved, writable ring memory of the right size.
+    unsafe {
+        fill_header(&mut (*event).header, kind::FORK, core::mem::size_of::<ForkEvent>());
+        (*event).child_pid = child_pid;
+        (*event).child_tgid = child_tgid;
+    }
+    entry.submit(0);
+    Ok(())
+}

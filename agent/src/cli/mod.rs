@@ -1,0 +1,87 @@
+//! The command line: one binary, subcommands for the daemon and its tools.
+
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, OutputFormat};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kestrel",
+    version,
+    about = "Runtime security for containers: eBPF sensor, rules, alerts"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the agent: load the eBPF sensor and print records on stdout.
+    Run(RunArgs),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// TOML configuration file (every key optional; see `kestrel config defaults`).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, short, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Ring buffer size in bytes (power of two).
+    #[arg(long)]
+    pub ring_bytes: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the default configuration as TOML.
+    Defaults,
+}
+
+/// Parse arguments and run the chosen command; returns the exit code.
+pub fn main() -> anyhow::Result<std::process::ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => {
+            init_logging();
+            let mut config = match &args.config {
+                Some(path) => Config::load(path)?,
+                None => Config::default(),
+            };
+            if let Some(format) = args.output {
+                config.output.format = format;
+            }
+            if let Some(bytes) = args.ring_bytes {
+                config.sensor.ring_bytes = bytes;
+            }
+            config
+                .validate()
+                .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
+            run::run(config)?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Defaults) => {
+            print!("{}", Config::defaults_toml());
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Logs go to stderr (stdout carries records); `RUST_LOG` filters them.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,434 @@
+//! Raw ring-buffer record → [`Event`].
+
+use kestrel_common::{
+    ARGS_LEN, ExecEvent, ExitEvent, FILENAME_LEN, ForkEvent, Header as RawHeader, MAX_ARGS,
+    exec_flags, exit_flags, kind,
+};
+
+use super::model::{Comm, Event, EventBody, Exec, Exit, Fork, Header};
+
+/// Why a record could not be decoded. Each is counted by the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("record of {got} bytes is shorter than the {need}-byte header")]
+    ShortHeader { need: usize, got: usize },
+    #[error("unknown record kind {0}")]
+    UnknownKind(u16),
+    #[error("{kind} record is {got} bytes, expected {need}")]
+    BadSize {
+        kind: &'static str,
+        need: usize,
+        got: usize,
+    },
+    #[error("{kind} record header says {declared} bytes but {got} arrived")]
+    SizeMismatch {
+        kind: &'static str,
+        declared: usize,
+        got: usize,
+    },
+    #[error("{kind} record field `{field}` length {len} exceeds {max}")]
+    BadLength {
+        kind: &'static str,
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
+}
+
+impl DecodeError {
+    /// A short, stable label for counters.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DecodeError::ShortHeader { .. } => "short_header",
+            DecodeError::UnknownKind(_) => "unknown_kind",
+            DecodeError::BadSize { .. } => "bad_size",
+            DecodeError::SizeMismatch { .. } => "size_mismatch",
+            DecodeError::BadLength { .. } => "bad_length",
+        }
+    }
+}
+
+/// Decodes records; holds the boot-time → wall-clock offset.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Decoder {
+    /// Unix time in ns at boot: `time_ns = boot_unix_ns + ktime_ns`.
+    pub boot_unix_ns: u64,
+}
+
+/// Read a plain-data `T` from the front of `bytes` if it is long enough.
+fn read_pod<T: Copy>(bytes: &[u8]) -> Option<T> {
+    if bytes.len() < std::mem::size_of::<T>() {
+        return None;
+    }
+    // SAFETY: the length was checked; `T` is one of the `#[repr(C)]`
+    // integer/byte-array records of `kestrel-common`, valid for every bit
+    // pattern; `read_unaligned` tolerates any alignment.
+    Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
+}
+
+impl Decoder {
+    /// Measure the boot-time offset now (CLOCK_REALTIME − CLOCK_BOOTTIME).
+    pub fn from_clocks() -> Decoder {
+        let now = |clock| {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: `ts` is a valid out-pointer for clock_gettime.
+            unsafe { libc::clock_gettime(clock, &mut ts) };
+            (ts.tv_sec as i128) * 1_000_000_000 + ts.tv_nsec as i128
+        };
+        let real = now(libc::CLOCK_REALTIME);
+        let boot = now(libc::CLOCK_BOOTTIME);
+        Decoder {
+            boot_unix_ns: u64::try_from(real - boot).unwrap_or(0),
+        }
+    }
+
+    /// Decode one record. Never panics, whatever the bytes.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Event, DecodeError> {
+        let raw: RawHeader = read_pod(bytes).ok_or(DecodeError::ShortHeader {
+            need: std::mem::size_of::<RawHeader>(),
+            got: bytes.len(),
+        })?;
+        let (name, need) = match raw.kind {
+            kind::EXEC => ("exec", std::mem::size_of::<ExecEvent>()),
+            kind::FORK => ("fork", std::mem::size_of::<ForkEvent>()),
+            kind::EXIT => ("exit", std::mem::size_of::<ExitEvent>()),
+            other => return Err(DecodeError::UnknownKind(other)),
+        };
+        if bytes.len() < need {
+            return Err(DecodeError::BadSize {
+                kind: name,
+                need,
+                got: bytes.len(),
+            });
+        }
+        if usize::from(raw.size) != need {
+            return Err(DecodeError::SizeMismatch {
+                kind: name,
+                declared: usize::from(raw.size),
+                got: bytes.len(),
+            });
+        }
+        let header = self.header(&raw);
+        let body = match raw.kind {
+            kind::EXEC => EventBody::Exec(decode_exec(bytes)?),
+            kind::FORK => {
+                let rec: ForkEvent = read_pod(bytes).ok_or(DecodeError::BadSize {
+                    kind: name,
+                    need,
+                    got: bytes.len(),
+                })?;
+                EventBody::Fork(Fork {
+                    child_pid: rec.child_pid,
+                    child_tgid: rec.child_tgid,
+                })
+            }
+            _ => {
+                let rec: ExitEvent = read_pod(bytes).ok_or(DecodeError::BadSize {
+                    kind: name,
+                    need,
+                    got: bytes.len(),
+                })?;
+                let code = rec.exit_code;
+                EventBody::Exit(Exit {
+                    status: ((code >> 8) & 0xff) as i32,
+                    signal: (code & 0x7f) as i32,
+                    group_dead: rec.flags & exit_flags::GROUP_DEAD != 0,
+                })
+            }
+        };
+        Ok(Event { header, body })
+    }
+
+    fn header(&self, raw: &RawHeader) -> Header {
+        Header {
+            time_ns: self.boot_unix_ns.saturating_add(raw.ktime_ns),
+            ktime_ns: raw.ktime_ns,
+            cpu: raw.cpu,
+            pid: raw.pid,
+            tgid: raw.tgid,
+            ppid: raw.ppid,
+            uid: raw.uid,
+            gid: raw.gid,
+            cgroup_id: raw.cgroup_id,
+            comm: Comm::from_kernel(&raw.comm),
+        }
+    }
+}
+
+fn decode_exec(bytes: &[u8]) -> Result<Exec, DecodeError> {
+    let rec: ExecEvent = read_pod(bytes).ok_or(DecodeError::BadSize {
+        kind: "exec",
+        need: std::mem::size_of::<ExecEvent>(),
+        got: bytes.len(),
+    })?;
+    let filename_len = usize::from(rec.filename_len);
+    if filename_len > FILENAME_LEN {
+        return Err(DecodeError::BadLength {
+            kind: "exec",
+            field: "filename_len",
+            len: filename_len,
+            max: FILENAME_LEN,
+        });
+    }
+    let args_len = usize::from(rec.args_len);
+    if args_len > ARGS_LEN {
+        return Err(DecodeError::BadLength {
+            kind: "exec",
+            field: "args_len",
+            len: args_len,
+            max: ARGS_LEN,
+        });
+    }
+    let name = &rec.filename[..filename_len];
+    // The kernel's string read counts the NUL; drop it and anything after.
+    let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
+    let (args, args_cut) = split_args(&rec.args[..args_len]);
+    Ok(Exec {
+        filename: String::from_utf8_lossy(name).into_owned(),
+        args,
+        args_truncated: args_cut || rec.flags & exec_flags::ARGS_TRUNCATED != 0,
+        filename_truncated: rec.flags & exec_flags::FILENAME_TRUNCATED != 0,
+        old_pid: rec.old_pid,
+    })
+}
+
+/// Split NUL-separated argv, keeping at most [`MAX_ARGS`]; reports whether
+/// arguments were dropped.
+fn split_args(raw: &[u8]) -> (Vec<String>, bool) {
+    let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
+    if raw.is_empty() {
+        return (Vec::new(), false);
+    }
+    let mut args = Vec::with_capacity(4);
+    let mut cut = false;
+    for part in raw.split(|&b| b == 0) {
+        if args.len() == MAX_ARGS {
+            cut = true;
+            break;
+        }
+        args.push(String::from_utf8_lossy(part).into_owned());
+    }
+    (args, cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kestrel_common::COMM_LEN;
+    use proptest::prelude::*;
+
+    fn as_bytes<T: Copy>(value: &T) -> Vec<u8> {
+        // SAFETY: `T` is a plain `#[repr(C)]` record; viewing it as bytes is
+        // sound for the length of the value.
+        unsafe {
+            std::slice::from_raw_parts((value as *const T).cast::<u8>(), std::mem::size_of::<T>())
+        }
+        .to_vec()
+    }
+
+    fn raw_header(kind: u16, size: usize) -> RawHeader {
+        let mut comm = [0u8; COMM_LEN];
+        comm[..4].copy_from_slice(b"bash");
+        RawHeader {
+            kind,
+            size: size as u16,
+            cpu: 1,
+            ktime_ns: 1_000,
+            pid: 42,
+            tgid: 42,
+            ppid: 7,
+            uid: 1000,
+            gid: 1001,
+            _pad0: 0,
+            cgroup_id: 4242,
+            comm,
+        }
+    }
+
+    fn exec_record(filename: &[u8], args: &[u8], flags: u32) -> ExecEvent {
+        let mut rec = ExecEvent {
+            header: raw_header(kind::EXEC, std::mem::size_of::<ExecEvent>()),
+            flags,
+            filename_len: filename.len() as u16,
+            args_len: args.len() as u16,
+            old_pid: 42,
+            _pad0: 0,
+            filename: [0; FILENAME_LEN],
+            args: [0; ARGS_LEN],
+        };
+        rec.filename[..filename.len()].copy_from_slice(filename);
+        rec.args[..args.len()].copy_from_slice(args);
+        rec
+    }
+
+    #[test]
+    fn exec_record_decodes_filename_argv_and_header() {
+        let rec = exec_record(b"/bin/ls", b"ls\0-la\0/tmp\0", 0);
+        let decoder = Decoder {
+            boot_unix_ns: 1_700_000_000_000_000_000,
+        };
+        let event = decoder.decode(&as_bytes(&rec)).expect("decodes");
+        assert_eq!(event.header.pid, 42);
+        assert_eq!(event.header.ppid, 7);
+        assert_eq!(event.header.uid, 1000);
+        assert_eq!(event.header.gid, 1001);
+        assert_eq!(event.header.cgroup_id, 4242);
+        assert_eq!(event.header.comm.as_str(), "bash");
+        assert_eq!(event.header.time_ns, 1_700_000_000_000_001_000);
+        let EventBody::Exec(exec) = event.body else {
+            panic!("not an exec: {event:?}")
+        };
+        assert_eq!(exec.filename, "/bin/ls");
+        assert_eq!(exec.args, ["ls", "-la", "/tmp"]);
+        assert!(!exec.args_truncated);
+    }
+
+    #[test]
+    fn exec_with_more_than_max_args_is_cut_and_flagged() {
+        let mut argv = Vec::new();
+        for i in 0..(MAX_ARGS + 5) {
+            argv.extend_from_slice(format!("a{i}\0").as_bytes());
+        }
+        let rec = exec_record(b"/bin/echo", &argv, 0);
+        let event = Decoder::default().decode(&as_bytes(&rec)).expect("decodes");
+        let EventBody::Exec(exec) = event.body else {
+            panic!("not an exec")
+        };
+        assert_eq!(exec.args.len(), MAX_ARGS);
+        assert_eq!(exec.args[0], "a0");
+        assert!(exec.args_truncated);
+    }
+
+    #[test]
+    fn kernel_truncation_flag_is_carried() {
+        let rec = exec_record(b"/bin/echo", b"echo\0x", exec_flags::ARGS_TRUNCATED);
+        let event = Decoder::default().decode(&as_bytes(&rec)).expect("decodes");
+        let EventBody::Exec(exec) = event.body else {
+            panic!("not an exec")
+        };
+        assert_eq!(exec.args, ["echo", "x"]);
+        assert!(exec.args_truncated);
+    }
+
+    #[test]
+    fn non_utf8_names_and_comm_are_replaced_not_rejected() {
+        let mut rec = exec_record(b"/tmp/\xff\xfe", b"\xff\0", 0);
+        rec.header.comm[..4].copy_from_slice(b"a\xffb\0");
+        let event = Decoder::default().decode(&as_bytes(&rec)).expect("decodes");
+        assert_eq!(event.header.comm.as_str(), "a?b");
+        let EventBody::Exec(exec) = event.body else {
+            panic!("not an exec")
+        };
+        assert!(exec.filename.starts_with("/tmp/"));
+    }
+
+    #[test]
+    fn fork_and_exit_records_decode() {
+        let fork = ForkEvent {
+            header: raw_header(kind::FORK, std::mem::size_of::<ForkEvent>()),
+            child_pid: 43,
+            child_tgid: 43,
+        };
+        let event = Decoder::default().decode(&as_bytes(&fork)).expect("fork");
+        assert_eq!(
+            event.body,
+            EventBody::Fork(Fork {
+                child_pid: 43,
+                child_tgid: 43
+            })
+        );
+
+        let exit = ExitEvent {
+            header: raw_header(kind::EXIT, std::mem::size_of::<ExitEvent>()),
+            exit_code: 3 << 8,
+            flags: exit_flags::GROUP_DEAD,
+        };
+        let event = Decoder::default().decode(&as_bytes(&exit)).expect("exit");
+        assert_eq!(
+            event.body,
+            EventBody::Exit(Exit {
+                status: 3,
+                signal: 0,
+                group_dead: true
+            })
+        );
+
+        let killed = ExitEvent {
+            exit_code: 9,
+            ..exit
+        };
+        let event = Decoder::default().decode(&as_bytes(&killed)).expect("exit");
+        let EventBody::Exit(e) = event.body else {
+            panic!()
+        };
+        assert_eq!((e.status, e.signal), (0, 9));
+    }
+
+    #[test]
+    fn short_record_is_an_error() {
+        let err = Decoder::default().decode(&[1, 0, 0]).unwrap_err();
+        assert_eq!(err, DecodeError::ShortHeader { need: 64, got: 3 });
+        assert_eq!(err.label(), "short_header");
+    }
+
+    #[test]
+    fn unknown_kind_is_an_error() {
+        let rec = raw_header(999, 64);
+        let err = Decoder::default().decode(&as_bytes(&rec)).unwrap_err();
+        assert_eq!(err, DecodeError::UnknownKind(999));
+    }
+
+    #[test]
+    fn truncated_exec_record_is_an_error() {
+        let rec = exec_record(b"/bin/ls", b"ls\0", 0);
+        let bytes = as_bytes(&rec);
+        let err = Decoder::default().decode(&bytes[..100]).unwrap_err();
+        assert!(matches!(err, DecodeError::BadSize { kind: "exec", .. }), "{err}");
+    }
+
+    #[test]
+    fn header_size_disagreeing_with_kind_is_an_error() {
+        let mut rec = exec_record(b"/bin/ls", b"ls\0", 0);
+        rec.header.size = 72;
+        let err = Decoder::default().decode(&as_bytes(&rec)).unwrap_err();
+        assert!(matches!(err, DecodeError::SizeMismatch { .. }), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_lengths_are_errors() {
+        let mut rec = exec_record(b"/bin/ls", b"ls\0", 0);
+        rec.args_len = (ARGS_LEN + 1) as u16;
+        let err = Decoder::default().decode(&as_bytes(&rec)).unwrap_err();
+        assert!(matches!(err, DecodeError::BadLength { field: "args_len", .. }));
+        let mut rec = exec_record(b"/bin/ls", b"ls\0", 0);
+        rec.filename_len = u16::MAX;
+        let err = Decoder::default().decode(&as_bytes(&rec)).unwrap_err();
+        assert!(matches!(err, DecodeError::BadLength { field: "filename_len", .. }));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = Decoder::default().decode(&bytes);
+        }
+
+        #[test]
+        fn garbled_valid_records_never_panic(
+            flips in proptest::collection::vec((0usize..1360, any::<u8>()), 0..32),
+            cut in 0usize..1400,
+        ) {
+            let rec = exec_record(b"/bin/sh", b"sh\0-c\0true\0", 0);
+            let mut bytes = as_bytes(&rec);
+            for (at, value) in flips {
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = value;
+                }
+            }
+            bytes.truncate(cut);
+            let _ = Decoder::default().decode(&bytes);
+        }
+    }
+}

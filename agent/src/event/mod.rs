@@ -1,0 +1,12 @@
+//! The decoded event model and its decoder.
+//!
+//! `decode` turns the kernel's fixed-layout records (`kestrel-common`) into
+//! owned, typed [`Event`]s. It trusts nothing in the bytes: every length is
+//! checked, a short, garbled or unknown record is a [`DecodeError`] that the
+//! caller counts; decoding never panics.
+
+mod decode;
+mod model;
+
+pub use decode::{DecodeError, Decoder};
+pub use model::{Comm, Event, EventBody, EventKind, Exec, Exit, Fork, Header};

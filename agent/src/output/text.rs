@@ -1,0 +1,38 @@
+//! Compact one-line rendering for humans.
+
+use std::io::Write as _;
+
+use crate::event::{Event, EventBody};
+
+/// `15:04:05.123456 exec pid=42 ppid=7 uid=0 cg=1234 bash: /bin/ls ls -la`
+pub fn format_event(event: &Event, line: &mut Vec<u8>) {
+    let h = &event.header;
+    let secs = h.time_ns / 1_000_000_000;
+    let (hh, mm, ss) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    let micros = (h.time_ns % 1_000_000_000) / 1000;
+    let _ = write!(
+        line,
+        "{hh:02}:{mm:02}:{ss:02}.{micros:06} {:<5} pid={} ppid={} uid={} cg={} {}:",
+        event.kind().as_str(),
+        h.tgid,
+        h.ppid,
+        h.uid,
+        h.cgroup_id,
+        h.comm
+    );
+    let _ = match &event.body {
+        EventBody::Exec(e) => {
+            let _ = write!(line, " {}", e.filename);
+            for arg in &e.args {
+                let _ = write!(line, " {arg}");
+            }
+            if e.args_truncated {
+                line.extend_from_slice(" …".as_bytes());
+            }
+            Ok(())
+        }
+        EventBody::Fork(f) => write!(line, " child={}", f.child_tgid),
+        EventBody::Exit(x) if x.signal != 0 => write!(line, " signal={}", x.signal),
+        EventBody::Exit(x) => write!(line, " status={}", x.status),
+    };
+}
