@@ -1,0 +1,10 @@
+//! Live tests: the real eBPF programs loaded into this kernel, real
+//! processes and real containers. They need root (see
+//! `support::require_root`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod agent_cli;
+mod lifecycle;
+mod runc_container;

@@ -1,0 +1,186 @@
+//! Helpers shared by the live tests: root check, child cgroups, a sensor
+//! collecting events in the background, runc bundles.
+#![allow(dead_code)]
+
+pub mod runc;
+
+use std::{
+    os::unix::{fs::MetadataExt as _, process::CommandExt as _},
+    path::{Path, PathBuf},
+    process::{Child, Command},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use kestrel::{
+    config::SensorConfig,
+    event::{Decoder, Event},
+    pipeline::{self, HotPath, PipelineStats},
+    sensor::{LossReader, Sensor},
+};
+use tokio::sync::watch;
+
+/// Live tests load real programs into the kernel: they need root. Without
+/// it they fail with this message, unless KESTREL_SKIP_LIVE=1 says to skip.
+pub fn require_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var_os("KESTREL_SKIP_LIVE").is_some() {
+        eprintln!("skipped: live eBPF test needs root (KESTREL_SKIP_LIVE set)");
+        return false;
+    }
+    panic!("live eBPF tests need root; run them as root or set KESTREL_SKIP_LIVE=1 to skip");
+}
+
+/// The cgroup2 mount (hybrid hosts mount it at /sys/fs/cgroup/unified).
+pub fn cgroup2_mount() -> PathBuf {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        if right.starts_with("cgroup2 ") {
+            if let Some(mount_point) = left.split(' ').nth(4) {
+                return PathBuf::from(mount_point);
+            }
+        }
+    }
+    panic!("no cgroup2 mount found in /proc/self/mountinfo");
+}
+
+/// A child cgroup created for one test, removed on drop.
+pub struct TestCgroup {
+    pub path: PathBuf,
+    pub id: u64,
+}
+
+impl TestCgroup {
+    pub fn new(name: &str) -> TestCgroup {
+        let path = cgroup2_mount().join(format!("kestrel-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir(&path);
+        std::fs::create_dir(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+        let id = std::fs::metadata(&path).expect("stat cgroup").ino();
+        TestCgroup { path, id }
+    }
+
+    /// A command whose child joins this cgroup before it execs.
+    pub fn command(&self, program: &str) -> Command {
+        use std::os::fd::{AsRawFd as _, OwnedFd};
+        let procs: OwnedFd = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.path.join("cgroup.procs"))
+            .expect("open cgroup.procs")
+            .into();
+        let mut cmd = Command::new(program);
+        // SAFETY: in the forked child the closure only calls write(2), which
+        // is async-signal-safe; the fd is owned by the closure and is
+        // close-on-exec (std opens files with O_CLOEXEC).
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = procs.as_raw_fd();
+                if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        cmd
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.path).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("warning: could not remove {}", self.path.display());
+    }
+}
+
+/// A loaded sensor whose events are collected in the background.
+pub struct LiveSensor {
+    events: Arc<Mutex<Vec<Event>>>,
+    stop: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub stats: Arc<PipelineStats>,
+    pub loss: LossReader,
+    _sensor: Sensor,
+}
+
+impl LiveSensor {
+    pub fn start() -> LiveSensor {
+        let mut sensor = Sensor::start(&SensorConfig::default()).expect("sensor starts");
+        let ring = sensor.take_ring().expect("ring");
+        let loss = sensor.loss_reader().expect("loss");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = {
+            let events = events.clone();
+            move |event: Event| events.lock().expect("events lock").push(event)
+        };
+        let stats = Arc::new(PipelineStats::default());
+        let (stop, stop_rx) = watch::channel(false);
+        let hot = HotPath::new(Decoder::from_clocks(), sink, stats.clone());
+        let thread = pipeline::spawn(ring, hot, stop_rx).expect("hot path");
+        LiveSensor {
+            events,
+            stop,
+            thread: Some(thread),
+            stats,
+            loss,
+            _sensor: sensor,
+        }
+    }
+
+    /// Wait (up to 10 s) until `done` holds for the events seen so far;
+    /// return a copy of them. Panics with what was seen on time-out.
+    pub fn wait_for(&self, what: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            {
+                let events = self.events.lock().expect("events lock");
+                if done(&events) {
+                    return events.clone();
+                }
+                if Instant::now() > deadline {
+                    let tail: Vec<_> = events.iter().rev().take(20).collect();
+                    panic!("timed out waiting for {what}; last events: {tail:#?}");
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Events of one cgroup.
+    pub fn in_cgroup(events: &[Event], cgroup_id: u64) -> Vec<Event> {
+        events
+            .iter()
+            .filter(|e| e.header.cgroup_id == cgroup_id)
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for LiveSensor {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Wait for a child and assert it succeeded.
+pub fn wait_ok(mut child: Child, what: &str) {
+    let status = child.wait().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(status.success(), "{what} failed: {status}");
+}
+
+/// Does `path` exist as a file?
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
