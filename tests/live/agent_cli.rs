@@ -85,7 +85,8 @@ fn kestrel_run_prints_exec_json_lines_and_stops_cleanly_on_sigterm() {
     assert!(status.success(), "kestrel exited with {status}");
     let rest: Vec<String> = err_rx.try_iter().collect();
     assert!(
-        rest.iter().any(|l| l.contains("programs detached") && l.contains("decode_errors=0")),
+        rest.iter()
+            .any(|l| l.contains("programs detached") && l.contains("decode_errors=0")),
         "final counters missing from stderr: {rest:#?}"
     );
 }

@@ -25,7 +25,9 @@ fn exec_in_child_cgroup_carries_pid_ppid_filename_argv_and_cgroup_id() {
 
     let events = sensor.wait_for("exec of /bin/echo and exit of sh", |events| {
         let mine = LiveSensor::in_cgroup(events, cgroup.id);
-        let echo = mine.iter().any(|e| matches!(&e.body, EventBody::Exec(x) if x.filename == "/bin/echo"));
+        let echo = mine
+            .iter()
+            .any(|e| matches!(&e.body, EventBody::Exec(x) if x.filename == "/bin/echo"));
         let sh_exit = mine
             .iter()
             .any(|e| e.kind() == EventKind::Exit && e.header.tgid == sh_pid);

@@ -37,22 +37,23 @@ fn exec_inside_runc_container_carries_the_container_cgroup_id() {
         container.id
     );
     let dir = cgroup2_mount().join(rel.trim_start_matches('/'));
-    let cgroup_id = std::fs::metadata(&dir).expect("stat container cgroup").ino();
+    let cgroup_id = std::fs::metadata(&dir)
+        .expect("stat container cgroup")
+        .ino();
 
     let out = container.exec(&["/bin/echo", "inside-container"]);
     assert!(out.status.success(), "runc exec failed: {out:?}");
 
     let events = sensor.wait_for("exec of echo inside the container", |events| {
-        events.iter().any(|e| {
-            is_inner_echo(&e.body)
-        })
+        events.iter().any(|e| is_inner_echo(&e.body))
     });
     let echo = events
         .iter()
         .find(|e| is_inner_echo(&e.body))
         .expect("echo exec");
     assert_eq!(
-        echo.header.cgroup_id, cgroup_id,
+        echo.header.cgroup_id,
+        cgroup_id,
         "exec inside the container must carry the inode of {}",
         dir.display()
     );

@@ -41,10 +41,10 @@ pub fn cgroup2_mount() -> PathBuf {
         let Some((left, right)) = line.split_once(" - ") else {
             continue;
         };
-        if right.starts_with("cgroup2 ") {
-            if let Some(mount_point) = left.split(' ').nth(4) {
-                return PathBuf::from(mount_point);
-            }
+        if right.starts_with("cgroup2 ")
+            && let Some(mount_point) = left.split(' ').nth(4)
+        {
+            return PathBuf::from(mount_point);
         }
     }
     panic!("no cgroup2 mount found in /proc/self/mountinfo");

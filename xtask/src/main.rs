@@ -64,7 +64,10 @@ fn main() -> anyhow::Result<()> {
             cargo(&["build", "--release", "--package", "kestrel"])?;
             let mut cmd = Command::new("target/release/kestrel");
             cmd.arg("run");
-            if !args.iter().any(|a| a == "--output" || a.starts_with("--output=") || a == "-o") {
+            if !args
+                .iter()
+                .any(|a| a == "--output" || a.starts_with("--output=") || a == "-o")
+            {
                 cmd.args(["--output", "json"]);
             }
             cmd.args(&args);
@@ -79,7 +82,14 @@ fn main() -> anyhow::Result<()> {
             setup::build_tools()?;
             setup::test_packages()?;
             cargo(&["fmt", "--all", "--check"])?;
-            cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+            cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])?;
             setup::clippy_ebpf()?;
             let mut test = vec!["test", "--workspace"];
             test.extend(args.iter().map(String::as_str));
@@ -101,7 +111,9 @@ pub fn cargo(args: &[&str]) -> anyhow::Result<()> {
     let mut cmd = Command::new(cargo);
     cmd.args(args);
     setup::apply_toolchain_env(&mut cmd);
-    let status = cmd.status().with_context(|| format!("running cargo {args:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("running cargo {args:?}"))?;
     if !status.success() {
         bail!("cargo {} failed ({status})", args.join(" "));
     }

@@ -120,10 +120,15 @@ fn bpf_linker() -> anyhow::Result<()> {
             step(&format!("bpf-linker {BPF_LINKER_VERSION}: present"));
             return Ok(());
         }
-        step(&format!("bpf-linker is {}, want {BPF_LINKER_VERSION}", version.trim()));
+        step(&format!(
+            "bpf-linker is {}, want {BPF_LINKER_VERSION}",
+            version.trim()
+        ));
     }
     run(
-        &format!("installing bpf-linker {BPF_LINKER_VERSION} (links the eBPF object; a few minutes)"),
+        &format!(
+            "installing bpf-linker {BPF_LINKER_VERSION} (links the eBPF object; a few minutes)"
+        ),
         Command::new("cargo").args([
             "install",
             &format!("bpf-linker@{BPF_LINKER_VERSION}"),
@@ -162,7 +167,10 @@ pub fn test_packages() -> anyhow::Result<()> {
         .filter(|p| !dpkg_installed(p))
         .collect();
     if missing.is_empty() {
-        step(&format!("test packages: present ({})", TEST_PACKAGES.join(", ")));
+        step(&format!(
+            "test packages: present ({})",
+            TEST_PACKAGES.join(", ")
+        ));
         return Ok(());
     }
     let env = [("DEBIAN_FRONTEND", "noninteractive")];
@@ -186,7 +194,14 @@ pub fn clippy_ebpf() -> anyhow::Result<()> {
     run(
         "clippy on the eBPF programs (bpfel-unknown-none)",
         Command::new("rustup")
-            .args(["run", toolchain, "cargo", "clippy", "--package", "kestrel-ebpf"])
+            .args([
+                "run",
+                toolchain,
+                "cargo",
+                "clippy",
+                "--package",
+                "kestrel-ebpf",
+            ])
             .args(["--target", "bpfel-unknown-none", "-Z", "build-std=core"])
             .args(["--target-dir", "target/ebpf-clippy", "--", "-D", "warnings"])
             .env_remove("RUSTC")

@@ -38,7 +38,11 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
     // SAFETY: `event` points at reserved, writable ring memory of the right
     // size; every field is written before submit.
     unsafe {
-        fill_header(&mut (*event).header, kind::EXEC, core::mem::size_of::<ExecEvent>());
+        fill_header(
+            &mut (*event).header,
+            kind::EXEC,
+            core::mem::size_of::<ExecEvent>(),
+        );
         (*event).old_pid = old_pid;
         (*event)._pad0 = 0;
         let mut flags = 0u32;

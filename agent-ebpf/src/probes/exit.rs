@@ -37,9 +37,17 @@ fn try_sched_process_exit(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
     let event = entry.as_mut_ptr();
     // SAFETY: `event` points at reserved, writable ring memory of the right size.
     unsafe {
-        fill_header(&mut (*event).header, kind::EXIT, core::mem::size_of::<ExitEvent>());
+        fill_header(
+            &mut (*event).header,
+            kind::EXIT,
+            core::mem::size_of::<ExitEvent>(),
+        );
         (*event).exit_code = exit_code;
-        (*event).flags = if group_dead { exit_flags::GROUP_DEAD } else { 0 };
+        (*event).flags = if group_dead {
+            exit_flags::GROUP_DEAD
+        } else {
+            0
+        };
     }
     entry.submit(0);
     Ok(())

@@ -33,7 +33,11 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
     let event = entry.as_mut_ptr();
     // SAFETY: `event` points at reserved, writable ring memory of the right size.
     unsafe {
-        fill_header(&mut (*event).header, kind::FORK, core::mem::size_of::<ForkEvent>());
+        fill_header(
+            &mut (*event).header,
+            kind::FORK,
+            core::mem::size_of::<ForkEvent>(),
+        );
         (*event).child_pid = child_pid;
         (*event).child_tgid = child_tgid;
     }

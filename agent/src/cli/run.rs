@@ -46,7 +46,11 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
     let hot = HotPath::new(Decoder::from_clocks(), queue, stats.clone());
     let hot_thread = pipeline::spawn(ring, hot, stop_rx).context("starting the hot path")?;
 
-    let names: Vec<_> = sensor.programs().iter().map(|p| p.attach.as_str()).collect();
+    let names: Vec<_> = sensor
+        .programs()
+        .iter()
+        .map(|p| p.attach.as_str())
+        .collect();
     tracing::info!(
         programs = names.len(),
         attached = %names.join(","),

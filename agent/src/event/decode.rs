@@ -386,7 +386,10 @@ mod tests {
         let rec = exec_record(b"/bin/ls", b"ls\0", 0);
         let bytes = as_bytes(&rec);
         let err = Decoder::default().decode(&bytes[..100]).unwrap_err();
-        assert!(matches!(err, DecodeError::BadSize { kind: "exec", .. }), "{err}");
+        assert!(
+            matches!(err, DecodeError::BadSize { kind: "exec", .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -402,11 +405,23 @@ mod tests {
         let mut rec = exec_record(b"/bin/ls", b"ls\0", 0);
         rec.args_len = (ARGS_LEN + 1) as u16;
         let err = Decoder::default().decode(&as_bytes(&rec)).unwrap_err();
-        assert!(matches!(err, DecodeError::BadLength { field: "args_len", .. }));
+        assert!(matches!(
+            err,
+            DecodeError::BadLength {
+                field: "args_len",
+                ..
+            }
+        ));
         let mut rec = exec_record(b"/bin/ls", b"ls\0", 0);
         rec.filename_len = u16::MAX;
         let err = Decoder::default().decode(&as_bytes(&rec)).unwrap_err();
-        assert!(matches!(err, DecodeError::BadLength { field: "filename_len", .. }));
+        assert!(matches!(
+            err,
+            DecodeError::BadLength {
+                field: "filename_len",
+                ..
+            }
+        ));
     }
 
     proptest! {

@@ -40,20 +40,20 @@ pub enum SensorError {
     )]
     NoObject,
     #[error("reading kernel BTF: {0}")]
-    Btf(#[from] btf::BtfError),
+    Btf(#[from] Box<btf::BtfError>),
     #[error(transparent)]
-    Offsets(#[from] OffsetError),
+    Offsets(#[from] Box<OffsetError>),
     #[error("loading kernel BTF for tp_btf programs: {0}")]
-    AyaBtf(#[from] aya::BtfError),
+    AyaBtf(#[from] Box<aya::BtfError>),
     #[error(
         "loading the eBPF object: {0} (Kestrel needs root, or CAP_BPF + CAP_PERFMON, and a kernel with BTF)"
     )]
-    Load(#[from] aya::EbpfError),
+    Load(#[from] Box<aya::EbpfError>),
     #[error("program `{program}`: {source}")]
     Program {
         program: &'static str,
         #[source]
-        source: aya::programs::ProgramError,
+        source: Box<aya::programs::ProgramError>,
     },
     #[error("program `{0}` is missing from the eBPF object")]
     MissingProgram(&'static str),
@@ -61,7 +61,7 @@ pub enum SensorError {
     Map {
         name: &'static str,
         #[source]
-        source: aya::maps::MapError,
+        source: Box<aya::maps::MapError>,
     },
     #[error("map `{0}` is missing from the eBPF object")]
     MissingMap(&'static str),
@@ -89,16 +89,17 @@ impl Sensor {
             return Err(SensorError::NoObject);
         }
         raise_memlock_limit();
-        let kernel_btf = btf::Btf::from_sys_fs()?;
+        let kernel_btf = btf::Btf::from_sys_fs().map_err(Box::new)?;
         let offsets = resolve_offsets(&kernel_btf)?;
         tracing::debug!(?offsets, "kernel struct offsets from BTF");
 
         let mut ebpf = EbpfLoader::new()
             .override_global("OFFSETS", &offsets, true)
             .map_max_entries("EVENTS", config.ring_bytes)
-            .load(EBPF_OBJECT)?;
+            .load(EBPF_OBJECT)
+            .map_err(Box::new)?;
 
-        let aya_btf = Btf::from_sys_fs()?;
+        let aya_btf = Btf::from_sys_fs().map_err(Box::new)?;
         let mut programs = Vec::new();
         for &(name, tracepoint) in PROGRAMS {
             let program: &mut BtfTracePoint = ebpf
@@ -107,14 +108,14 @@ impl Sensor {
                 .try_into()
                 .map_err(|source| SensorError::Program {
                     program: name,
-                    source,
+                    source: Box::new(source),
                 })?;
             program
                 .load(tracepoint, &aya_btf)
                 .and_then(|()| program.attach().map(drop))
                 .map_err(|source| SensorError::Program {
                     program: name,
-                    source,
+                    source: Box::new(source),
                 })?;
             programs.push(ProgramStatus {
                 name,
@@ -134,7 +135,7 @@ impl Sensor {
             .ok_or(SensorError::MissingMap("EVENTS"))?;
         let ring = RingBuf::<MapData>::try_from(map).map_err(|source| SensorError::Map {
             name: "EVENTS",
-            source,
+            source: Box::new(source),
         })?;
         Ok(EventRing(ring))
     }
@@ -145,12 +146,11 @@ impl Sensor {
             .ebpf
             .take_map("LOSS")
             .ok_or(SensorError::MissingMap("LOSS"))?;
-        let array = PerCpuArray::<MapData, u64>::try_from(map).map_err(|source| {
-            SensorError::Map {
+        let array =
+            PerCpuArray::<MapData, u64>::try_from(map).map_err(|source| SensorError::Map {
                 name: "LOSS",
-                source,
-            }
-        })?;
+                source: Box::new(source),
+            })?;
         Ok(LossReader::new(array))
     }
 

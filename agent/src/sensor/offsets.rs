@@ -19,14 +19,19 @@ pub struct OffsetError {
     pub ty: &'static str,
     pub member: &'static str,
     #[source]
-    pub source: BtfError,
+    pub source: Box<BtfError>,
 }
 
 /// Every offset in [`Offsets`], resolved from `btf`.
-pub fn resolve_offsets(btf: &Btf) -> Result<Offsets, OffsetError> {
+pub fn resolve_offsets(btf: &Btf) -> Result<Offsets, Box<OffsetError>> {
     let get = |ty: &'static str, member: &'static str| {
         btf.member_offset(ty, member)
-            .map_err(|source| OffsetError { ty, member, source })
+            .map_err(|source| OffsetError {
+                ty,
+                member,
+                source: Box::new(source),
+            })
+            .map_err(Box::new)
     };
     Ok(Offsets {
         task_pid: get("task_struct", "pid")?,
@@ -63,7 +68,10 @@ mod tests {
             ("real_parent", offsets.task_real_parent),
             ("mm", offsets.task_mm),
         ] {
-            assert!(off > 0 && off < task, "task_struct.{name} at {off} of {task}");
+            assert!(
+                off > 0 && off < task,
+                "task_struct.{name} at {off} of {task}"
+            );
         }
         assert_eq!(offsets.task_tgid, offsets.task_pid + 4, "tgid follows pid");
         assert!(offsets.mm_arg_end > offsets.mm_arg_start);
