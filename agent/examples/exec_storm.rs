@@ -73,7 +73,10 @@ fn main() -> anyhow::Result<()> {
     let lost = loss.read();
     let seen = trues.load(Ordering::Relaxed);
     println!("exec storm: {count} fork+exec of /bin/true from 2 threads");
-    println!("  spawn time            {spawn_secs:.2} s ({:.0} exec/s)", count as f64 / spawn_secs);
+    println!(
+        "  spawn time            {spawn_secs:.2} s ({:.0} exec/s)",
+        count as f64 / spawn_secs
+    );
     println!("  /bin/true execs seen  {seen} of {count}");
     println!(
         "  records decoded       {} (exec {}, fork {}, exit {}) = {:.0} records/s",
@@ -83,7 +86,11 @@ fn main() -> anyhow::Result<()> {
         snap.exit,
         snap.records as f64 / total_secs
     );
-    println!("  kernel losses         {} (ring full {})", lost.total(), lost.ring_full_total());
+    println!(
+        "  kernel losses         {} (ring full {})",
+        lost.total(),
+        lost.ring_full_total()
+    );
     println!("  decode errors         {}", snap.decode_errors);
     println!(
         "  agent CPU             {:.2} s (this process, includes spawning)",

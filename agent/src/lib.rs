@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod container;
 pub mod event;
 pub mod output;
 pub mod pipeline;
