@@ -2,12 +2,13 @@
 //! Probe-specific maps live next to their probe in `probes/`.
 
 use aya_ebpf::{
+    helpers::bpf_get_current_cgroup_id,
     macros::map,
-    maps::{PerCpuArray, RingBuf},
+    maps::{LruHashMap, PerCpuArray, RingBuf},
 };
-use kestrel_common::loss;
+use kestrel_common::{kind, loss};
 
-/// Default ring size: 4 MiB holds ~3k exec records (the largest, 1.4 KiB),
+/// Default ring size: 4 MiB holds ~2k exec records (the largest, ~2 KiB),
 /// enough for a burst of a few milliseconds of a 100k/s exec storm while the
 /// reader wakes up. Userspace overrides it from its configuration
 /// (`sensor.ring_bytes`) before load.
@@ -22,7 +23,16 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(EVENTS_BYTES, 0);
 #[map(name = "LOSS")]
 pub static LOSS: PerCpuArray<u64> = PerCpuArray::with_max_entries(loss::SLOTS, 0);
 
-/// Count one record of `kind` lost for `reason`.
+/// Cgroups whose records were lost: cgroup id → ring-full count by kind.
+/// 4096 cgroups cover a busy node's containers; LRU forgets the quietest.
+pub const LOSS_BY_CGROUP_ENTRIES: u32 = 4096;
+
+#[map(name = "LOSS_BY_CGROUP")]
+pub static LOSS_BY_CGROUP: LruHashMap<u64, [u64; kind::COUNT as usize]> =
+    LruHashMap::with_max_entries(LOSS_BY_CGROUP_ENTRIES, 0);
+
+/// Count one record of `kind` lost for `reason`; ring-full losses are also
+/// counted against the current cgroup.
 #[inline(always)]
 pub fn count_loss(kind: u16, reason: u32) {
     let slot = u32::from(kind) * loss::REASONS + reason;
@@ -30,5 +40,20 @@ pub fn count_loss(kind: u16, reason: u32) {
         // SAFETY: the pointer comes from the map lookup and is valid for this
         // CPU's slot; per-CPU storage means no other writer races with us.
         unsafe { *counter += 1 };
+    }
+    if reason != loss::RING_FULL {
+        return;
+    }
+    // SAFETY: the helper has no preconditions.
+    let cgroup = unsafe { bpf_get_current_cgroup_id() };
+    let k = usize::from(kind) % kind::COUNT as usize;
+    if let Some(counts) = LOSS_BY_CGROUP.get_ptr_mut(cgroup) {
+        // SAFETY: valid map value pointer; a racing increment from another
+        // CPU may be lost, which only undercounts an already-lossy moment.
+        unsafe { (*counts)[k] += 1 };
+    } else {
+        let mut counts = [0u64; kind::COUNT as usize];
+        counts[k] = 1;
+        let _ = LOSS_BY_CGROUP.insert(cgroup, counts, 0);
     }
 }

@@ -22,13 +22,26 @@ pub struct SensorConfig {
     pub ring_bytes: u32,
     /// Seconds between loss-counter reports in the log (0: only at exit).
     pub loss_report_secs: u64,
+    /// Capture syscalls through the `sys_enter`/`sys_exit` dispatcher.
+    pub syscalls: bool,
+    /// Which syscalls to capture, by name; `all` is every supported one
+    /// but the data path (`sendto`, `recvfrom`).
+    pub capture: Vec<String>,
+    /// Capture syscalls only of tasks in containers (non-host pid namespace).
+    pub containers_only: bool,
+    /// Keep the per-container syscall profile in the kernel.
+    pub syscall_profile: bool,
 }
 
 impl Default for SensorConfig {
     fn default() -> Self {
         SensorConfig {
-            ring_bytes: 4 << 20,
+            ring_bytes: 8 << 20,
             loss_report_secs: 10,
+            syscalls: true,
+            capture: vec!["all".into()],
+            containers_only: false,
+            syscall_profile: true,
         }
     }
 }

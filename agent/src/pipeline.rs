@@ -29,6 +29,8 @@ pub struct PipelineStats {
     pub exec: AtomicU64,
     pub fork: AtomicU64,
     pub exit: AtomicU64,
+    pub syscall: AtomicU64,
+    pub first_syscall: AtomicU64,
     pub decode_short_header: AtomicU64,
     pub decode_unknown_kind: AtomicU64,
     pub decode_bad_size: AtomicU64,
@@ -43,6 +45,8 @@ pub struct StatsSnapshot {
     pub exec: u64,
     pub fork: u64,
     pub exit: u64,
+    pub syscall: u64,
+    pub first_syscall: u64,
     pub decode_errors: u64,
 }
 
@@ -53,6 +57,8 @@ impl PipelineStats {
             EventKind::Exec => &self.exec,
             EventKind::Fork => &self.fork,
             EventKind::Exit => &self.exit,
+            EventKind::Syscall => &self.syscall,
+            EventKind::FirstSyscall => &self.first_syscall,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -76,6 +82,8 @@ impl PipelineStats {
             exec: get(&self.exec),
             fork: get(&self.fork),
             exit: get(&self.exit),
+            syscall: get(&self.syscall),
+            first_syscall: get(&self.first_syscall),
             decode_errors: get(&self.decode_short_header)
                 + get(&self.decode_unknown_kind)
                 + get(&self.decode_bad_size)

@@ -1,16 +1,23 @@
-//! `sched_process_exec`: a successful exec, with the filename and a bounded
-//! argv read from the new image's memory.
+//! `sched_process_exec`: a successful exec, with the filename, a bounded
+//! argv read from the new image's memory, and the process context read from
+//! the task: credentials, session, terminal, the executable's inode, times,
+//! path and origin (overlay upper layer, memfd, deleted), and the cwd.
 
 use aya_ebpf::{
     helpers::{bpf_probe_read_kernel_str_bytes, generated::bpf_probe_read_user},
     macros::btf_tracepoint,
     programs::BtfTracePointContext,
 };
-use kestrel_common::{ARGS_LEN, ExecEvent, FILENAME_LEN, exec_flags, kind, loss};
+use kestrel_common::{ARGS_LEN, ExecEvent, FILENAME_LEN, exe_flags, exec_flags, kind, loss};
 
 use super::fill_header;
 use crate::{
-    kernel::task::{Binprm, ReadError, Task},
+    kernel::{
+        ReadError,
+        file::Dentry,
+        path,
+        task::{Binprm, Task},
+    },
     maps::{EVENTS, count_loss},
 };
 
@@ -27,7 +34,8 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
     let old_pid = ctx.arg::<u64>(1) as u32;
     let bprm = Binprm::from_ptr(ctx.arg::<*const u8>(2));
     let filename = bprm.filename_ptr()?;
-    let mm = Task::current().mm()?;
+    let task = Task::current();
+    let mm = task.mm()?;
     let (arg_start, arg_end) = (mm.arg_start()?, mm.arg_end()?);
 
     let Some(mut entry) = EVENTS.reserve::<ExecEvent>(0) else {
@@ -38,24 +46,20 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
     // SAFETY: `event` points at reserved, writable ring memory of the right
     // size; every field is written before submit.
     unsafe {
-        fill_header(
-            &mut (*event).header,
-            kind::EXEC,
-            core::mem::size_of::<ExecEvent>(),
-        );
-        (*event).old_pid = old_pid;
-        (*event)._pad0 = 0;
+        let e = &mut *event;
+        fill_header(&mut e.header, kind::EXEC, core::mem::size_of::<ExecEvent>());
+        e.old_pid = old_pid;
+        e._pad1 = 0;
         let mut flags = 0u32;
 
-        let name = &mut (*event).filename;
-        let name_len = match bpf_probe_read_kernel_str_bytes(filename, name) {
+        let name_len = match bpf_probe_read_kernel_str_bytes(filename, &mut e.filename) {
             Ok(bytes) => bytes.len(),
             Err(_) => 0,
         };
         if name_len >= FILENAME_LEN - 1 {
             flags |= exec_flags::FILENAME_TRUNCATED;
         }
-        (*event).filename_len = name_len as u16;
+        e.filename_len = name_len as u16;
 
         let mut args_len = arg_end.saturating_sub(arg_start) as usize;
         if args_len > ARGS_LEN {
@@ -66,17 +70,66 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
         let copy = args_len & (2 * ARGS_LEN - 1);
         let copy = if copy > ARGS_LEN { ARGS_LEN } else { copy };
         let read = bpf_probe_read_user(
-            (*event).args.as_mut_ptr().cast(),
+            e.args.as_mut_ptr().cast(),
             copy as u32,
             arg_start as *const core::ffi::c_void,
         );
         if read != 0 {
             flags |= exec_flags::ARGS_UNREADABLE;
-            (*event).args_len = 0;
+            e.args_len = 0;
         } else {
-            (*event).args_len = copy as u16;
+            e.args_len = copy as u16;
         }
-        (*event).flags = flags;
+        e.flags = flags;
+
+        e.ctx = task.context();
+        let mut xf = 0u32;
+        if e.ctx.pid_ns_level > 0 {
+            xf |= exe_flags::IN_PID_NS;
+        }
+        e.exe_ino = 0;
+        e.exe_ctime_ns = 0;
+        e.exe_mtime_ns = 0;
+        e.exe_path_len = 0;
+        e.exe_path[0] = 0;
+        e.cwd_len = 0;
+        e.cwd[0] = 0;
+        if let Ok(fs) = task.fs() {
+            let root = fs.root();
+            if let Ok(exe) = mm.exe_file() {
+                let exe_path = exe.path();
+                if let Ok(inode) = exe.inode() {
+                    e.exe_ino = inode.ino().unwrap_or(0);
+                    e.exe_ctime_ns = inode.ctime_ns();
+                    e.exe_mtime_ns = inode.mtime_ns();
+                    if inode.nlink().map(|n| n == 0).unwrap_or(false) {
+                        xf |= exe_flags::DELETED;
+                    }
+                    if inode.is_overlay() {
+                        xf |= exe_flags::OVERLAY;
+                        if inode.ovl_has_upper() {
+                            xf |= exe_flags::UPPER_LAYER;
+                        }
+                    }
+                }
+                if Dentry(exe_path.dentry).is_memfd() {
+                    xf |= exe_flags::MEMFD;
+                }
+                if let Ok((n, cut)) = path::resolve(exe_path, root, &mut e.exe_path) {
+                    e.exe_path_len = n;
+                    if cut {
+                        xf |= exe_flags::PATH_TRUNCATED;
+                    }
+                }
+            }
+            if let Ok((n, cut)) = path::resolve(fs.pwd(), root, &mut e.cwd) {
+                e.cwd_len = n;
+                if cut {
+                    xf |= exe_flags::CWD_TRUNCATED;
+                }
+            }
+        }
+        e.exe_flags = xf;
     }
     entry.submit(0);
     Ok(())

@@ -8,7 +8,7 @@ use kestrel_common::{ExitEvent, exit_flags, kind, loss};
 
 use super::fill_header;
 use crate::{
-    kernel::task::{ReadError, Task},
+    kernel::{ReadError, task::Task},
     maps::{EVENTS, count_loss},
 };
 

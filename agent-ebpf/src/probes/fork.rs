@@ -6,7 +6,7 @@ use kestrel_common::{ForkEvent, kind, loss};
 
 use super::fill_header;
 use crate::{
-    kernel::task::{ReadError, Task},
+    kernel::{ReadError, task::Task},
     maps::{EVENTS, count_loss},
 };
 

@@ -4,6 +4,7 @@
 pub mod exec;
 pub mod exit;
 pub mod fork;
+pub mod syscalls;
 
 use aya_ebpf::helpers::{
     bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,

@@ -1,11 +1,12 @@
 //! Raw ring-buffer record → [`Event`].
 
 use kestrel_common::{
-    ARGS_LEN, ExecEvent, ExitEvent, FILENAME_LEN, ForkEvent, Header as RawHeader, MAX_ARGS,
-    exec_flags, exit_flags, kind,
+    ARGS_LEN, ExecEvent, ExitEvent, FILENAME_LEN, FirstSyscallEvent, ForkEvent,
+    Header as RawHeader, MAX_ARGS, STR_LEN, SyscallEvent, exe_flags, exec_flags, exit_flags, kind,
 };
 
-use super::model::{Comm, Event, EventBody, Exec, Exit, Fork, Header};
+use super::model::{Comm, Event, EventBody, Exec, Exit, FirstSyscall, Fork, Header};
+use super::syscall::decode_syscall;
 
 /// Why a record could not be decoded. Each is counted by the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,6 +96,8 @@ impl Decoder {
             kind::EXEC => ("exec", std::mem::size_of::<ExecEvent>()),
             kind::FORK => ("fork", std::mem::size_of::<ForkEvent>()),
             kind::EXIT => ("exit", std::mem::size_of::<ExitEvent>()),
+            kind::SYSCALL => ("syscall", std::mem::size_of::<SyscallEvent>()),
+            kind::FIRST_SYSCALL => ("first_syscall", std::mem::size_of::<FirstSyscallEvent>()),
             other => return Err(DecodeError::UnknownKind(other)),
         };
         if bytes.len() < need {
@@ -112,8 +115,24 @@ impl Decoder {
             });
         }
         let header = self.header(&raw);
+        let short = DecodeError::BadSize {
+            kind: name,
+            need,
+            got: bytes.len(),
+        };
         let body = match raw.kind {
             kind::EXEC => EventBody::Exec(decode_exec(bytes)?),
+            kind::SYSCALL => {
+                let rec: SyscallEvent = read_pod(bytes).ok_or(short)?;
+                EventBody::Syscall(decode_syscall(&rec)?)
+            }
+            kind::FIRST_SYSCALL => {
+                let rec: FirstSyscallEvent = read_pod(bytes).ok_or(short)?;
+                EventBody::FirstSyscall(FirstSyscall {
+                    nr: rec.nr,
+                    name: self.syscall_name(rec.nr),
+                })
+            }
             kind::FORK => {
                 let rec: ForkEvent = read_pod(bytes).ok_or(DecodeError::BadSize {
                     kind: name,
@@ -140,6 +159,15 @@ impl Decoder {
             }
         };
         Ok(Event { header, body })
+    }
+
+    /// Name of syscall number `nr` on this architecture.
+    fn syscall_name(&self, nr: u32) -> String {
+        kestrel_common::syscalls::native_table()
+            .iter()
+            .find(|(n, _)| *n == nr)
+            .map(|(_, h)| kestrel_common::syscalls::name_of(*h).to_string())
+            .unwrap_or_else(|| format!("syscall_{nr}"))
     }
 
     fn header(&self, raw: &RawHeader) -> Header {
@@ -186,13 +214,54 @@ fn decode_exec(bytes: &[u8]) -> Result<Exec, DecodeError> {
     // The kernel's string read counts the NUL; drop it and anything after.
     let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
     let (args, args_cut) = split_args(&rec.args[..args_len]);
+    let xf = rec.exe_flags;
+    let ctx = rec.ctx;
     Ok(Exec {
         filename: String::from_utf8_lossy(name).into_owned(),
         args,
         args_truncated: args_cut || rec.flags & exec_flags::ARGS_TRUNCATED != 0,
         filename_truncated: rec.flags & exec_flags::FILENAME_TRUNCATED != 0,
         old_pid: rec.old_pid,
+        exe_path: bounded_str(&rec.exe_path, rec.exe_path_len, "exe_path_len")?,
+        cwd: bounded_str(&rec.cwd, rec.cwd_len, "cwd_len")?,
+        exe_ino: rec.exe_ino,
+        exe_ctime_ns: rec.exe_ctime_ns,
+        exe_mtime_ns: rec.exe_mtime_ns,
+        exe_on_overlay: xf & exe_flags::OVERLAY != 0,
+        exe_upper_layer: xf & exe_flags::UPPER_LAYER != 0,
+        exe_from_memfd: xf & exe_flags::MEMFD != 0,
+        exe_deleted: xf & exe_flags::DELETED != 0,
+        euid: ctx.euid,
+        egid: ctx.egid,
+        loginuid: (ctx.loginuid != u32::MAX).then_some(ctx.loginuid),
+        sid: ctx.sid,
+        pgid: ctx.pgid,
+        tty: ctx.tty,
+        cap_effective: ctx.cap_effective,
+        pid_ns_level: ctx.pid_ns_level,
+        vpid: ctx.vpid,
     })
+}
+
+/// The first `len` bytes of a fixed string field, up to a NUL; an
+/// out-of-range length is a decode error.
+pub(super) fn bounded_str(
+    field: &[u8; STR_LEN],
+    len: u16,
+    name: &'static str,
+) -> Result<String, DecodeError> {
+    let len = usize::from(len);
+    if len > STR_LEN {
+        return Err(DecodeError::BadLength {
+            kind: "record",
+            field: name,
+            len,
+            max: STR_LEN,
+        });
+    }
+    let bytes = &field[..len];
+    let bytes = bytes.split(|&b| b == 0).next().unwrap_or(&[]);
+    Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// Split NUL-separated argv, keeping at most [`MAX_ARGS`]; reports whether
@@ -255,9 +324,18 @@ mod tests {
             filename_len: filename.len() as u16,
             args_len: args.len() as u16,
             old_pid: 42,
-            _pad0: 0,
+            exe_flags: 0,
+            ctx: Default::default(),
+            exe_ino: 0,
+            exe_ctime_ns: 0,
+            exe_mtime_ns: 0,
+            exe_path_len: 0,
+            cwd_len: 0,
+            _pad1: 0,
             filename: [0; FILENAME_LEN],
             args: [0; ARGS_LEN],
+            exe_path: [0; STR_LEN],
+            cwd: [0; STR_LEN],
         };
         rec.filename[..filename.len()].copy_from_slice(filename);
         rec.args[..args.len()].copy_from_slice(args);
@@ -432,8 +510,8 @@ mod tests {
 
         #[test]
         fn garbled_valid_records_never_panic(
-            flips in proptest::collection::vec((0usize..1360, any::<u8>()), 0..32),
-            cut in 0usize..1400,
+            flips in proptest::collection::vec((0usize..2200, any::<u8>()), 0..32),
+            cut in 0usize..2200,
         ) {
             let rec = exec_record(b"/bin/sh", b"sh\0-c\0true\0", 0);
             let mut bytes = as_bytes(&rec);

@@ -7,6 +7,11 @@
 
 mod decode;
 mod model;
+mod syscall;
 
 pub use decode::{DecodeError, Decoder};
-pub use model::{Comm, Event, EventBody, EventKind, Exec, Exit, Fork, Header};
+pub use model::{
+    Comm, Event, EventBody, EventKind, Exec, Exit, FirstSyscall, Fork, Header, SockAddr, SockTuple,
+    Syscall, SyscallArgs,
+};
+pub use syscall::parse_sockaddr;

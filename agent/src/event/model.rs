@@ -92,21 +92,33 @@ pub struct Header {
 
 /// The kinds of event, for indexing rules and counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Exec,
     Fork,
     Exit,
+    /// A completed syscall of interest; [`Syscall::name`] says which.
+    Syscall,
+    /// A cgroup used a syscall for the first time.
+    FirstSyscall,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 3] = [EventKind::Exec, EventKind::Fork, EventKind::Exit];
+    pub const ALL: [EventKind; 5] = [
+        EventKind::Exec,
+        EventKind::Fork,
+        EventKind::Exit,
+        EventKind::Syscall,
+        EventKind::FirstSyscall,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Exec => "exec",
             EventKind::Fork => "fork",
             EventKind::Exit => "exit",
+            EventKind::Syscall => "syscall",
+            EventKind::FirstSyscall => "first_syscall",
         }
     }
 }
@@ -124,6 +136,36 @@ pub struct Exec {
     pub filename_truncated: bool,
     /// Thread id before exec (differs when a non-leader thread exec'd).
     pub old_pid: u32,
+    /// The executable as the kernel resolved it (`mm->exe_file`), relative
+    /// to the process's root; empty if unreadable.
+    pub exe_path: String,
+    /// Working directory, relative to the process's root.
+    pub cwd: String,
+    pub exe_ino: u64,
+    /// Executable inode change / modification time (Unix ns).
+    pub exe_ctime_ns: u64,
+    pub exe_mtime_ns: u64,
+    /// The executable is on overlayfs...
+    pub exe_on_overlay: bool,
+    /// ...in its upper layer: written after the container started.
+    pub exe_upper_layer: bool,
+    /// The executable is a memfd (fileless execution).
+    pub exe_from_memfd: bool,
+    /// The executable was deleted from disk.
+    pub exe_deleted: bool,
+    pub euid: u32,
+    pub egid: u32,
+    /// Audit login uid; None when unset.
+    pub loginuid: Option<u32>,
+    /// Session id and process group, as seen in the process's pid namespace.
+    pub sid: u32,
+    pub pgid: u32,
+    /// Controlling terminal (`major << 20 | minor`), 0 if none.
+    pub tty: u32,
+    pub cap_effective: u64,
+    /// pid namespace depth (0: the host's) and the pid seen inside it.
+    pub pid_ns_level: u32,
+    pub vpid: u32,
 }
 
 /// A new process; the header describes the parent.
@@ -144,13 +186,194 @@ pub struct Exit {
     pub group_dead: bool,
 }
 
+/// A socket address from user memory or a socket's endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "family", rename_all = "lowercase")]
+pub enum SockAddr {
+    Inet { addr: std::net::Ipv4Addr, port: u16 },
+    Inet6 { addr: std::net::Ipv6Addr, port: u16 },
+    Unix { path: String },
+    Other { family_id: u16 },
+}
+
+/// The kernel's view of a socket: both endpoints and the protocol.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SockTuple {
+    /// `tcp`, `udp`, `raw`, `unix`, … (Falco's `fd.l4proto`).
+    pub proto: &'static str,
+    pub local: SockAddr,
+    pub remote: SockAddr,
+}
+
+/// A completed syscall: name, result, and typed arguments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Syscall {
+    /// The syscall's name (Falco's `evt.type`).
+    pub name: &'static str,
+    /// Architecture-specific number.
+    pub nr: u32,
+    /// Return value: an fd, a count, 0, or `-errno`.
+    pub ret: i64,
+    /// Arguments by name (only those that exist for this syscall).
+    pub args: SyscallArgs,
+    /// For fd-based syscalls (and open's result): the path of the file
+    /// behind the fd, resolved by the kernel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fd_path: Option<String>,
+    /// For socket fds: both endpoints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuple: Option<SockTuple>,
+    /// A string or address was longer than kept, or unreadable.
+    pub truncated: bool,
+}
+
+impl Syscall {
+    pub fn failed(&self) -> bool {
+        self.ret < 0
+    }
+}
+
+/// Arguments of each captured syscall family.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", untagged)]
+pub enum SyscallArgs {
+    Open {
+        /// The path as passed (may be relative to `dirfd`/cwd).
+        path: String,
+        flags: u64,
+        mode: u32,
+        /// `AT_FDCWD` (-100) or a directory fd; None for open/creat.
+        dirfd: Option<i32>,
+    },
+    Exec {
+        path: String,
+        dirfd: Option<i32>,
+    },
+    Connect {
+        fd: i32,
+        addr: Option<SockAddr>,
+    },
+    Accept {
+        fd: i32,
+        flags: u32,
+    },
+    Bind {
+        fd: i32,
+        addr: Option<SockAddr>,
+    },
+    Listen {
+        fd: i32,
+        backlog: i32,
+    },
+    Socket {
+        domain: u32,
+        sock_type: u32,
+        protocol: u32,
+    },
+    Send {
+        fd: i32,
+        len: u64,
+        addr: Option<SockAddr>,
+    },
+    Ptrace {
+        request: u64,
+        target_pid: u32,
+    },
+    Chmod {
+        /// The path as passed (chmod/fchmodat); None for fchmod (see `fd_path`).
+        path: Option<String>,
+        fd: Option<i32>,
+        mode: u32,
+    },
+    Link {
+        /// Existing file (link) or symlink target (symlink).
+        target: String,
+        /// The new name.
+        linkpath: String,
+        flags: u32,
+        symbolic: bool,
+    },
+    Unlink {
+        path: String,
+        flags: u32,
+    },
+    Rename {
+        oldpath: String,
+        newpath: String,
+        flags: u32,
+    },
+    Mkdir {
+        path: String,
+        mode: u32,
+    },
+    MemfdCreate {
+        name: String,
+        flags: u32,
+    },
+    Mount {
+        source: String,
+        target: String,
+        fstype: String,
+        flags: u64,
+    },
+    Umount {
+        target: String,
+        flags: u32,
+    },
+    Setns {
+        fd: i32,
+        nstype: u32,
+    },
+    Unshare {
+        flags: u64,
+    },
+    Module {
+        /// Module parameters string.
+        params: String,
+        fd: Option<i32>,
+        flags: u32,
+    },
+    Userfaultfd {
+        flags: u32,
+    },
+    Dup {
+        oldfd: i32,
+        newfd: Option<i32>,
+        flags: u32,
+    },
+    SetId {
+        /// Real/effective/saved (or fs) ids as passed; `u32::MAX` = unchanged.
+        ids: Vec<u32>,
+    },
+    Bpf {
+        cmd: u32,
+    },
+    Kill {
+        target_pid: i32,
+        signal: u32,
+    },
+    Clone {
+        flags: u64,
+    },
+    None {},
+}
+
+/// A cgroup used syscall `nr` for the first time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FirstSyscall {
+    pub nr: u32,
+    pub name: String,
+}
+
 /// The kind-specific part of an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
     Exec(Exec),
     Fork(Fork),
     Exit(Exit),
+    Syscall(Syscall),
+    FirstSyscall(FirstSyscall),
 }
 
 /// One decoded kernel event.
@@ -168,6 +391,21 @@ impl Event {
             EventBody::Exec(_) => EventKind::Exec,
             EventBody::Fork(_) => EventKind::Fork,
             EventBody::Exit(_) => EventKind::Exit,
+            EventBody::Syscall(_) => EventKind::Syscall,
+            EventBody::FirstSyscall(_) => EventKind::FirstSyscall,
+        }
+    }
+
+    /// The event's type name as rules see it: the syscall's name for
+    /// syscalls (`openat`, `connect`, …), else `execve`, `clone`,
+    /// `procexit`, `first_syscall`.
+    pub fn type_name(&self) -> &'static str {
+        match &self.body {
+            EventBody::Exec(_) => "execve",
+            EventBody::Fork(_) => "clone",
+            EventBody::Exit(_) => "procexit",
+            EventBody::Syscall(s) => s.name,
+            EventBody::FirstSyscall(_) => "first_syscall",
         }
     }
 }

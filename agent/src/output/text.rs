@@ -34,5 +34,22 @@ pub fn format_event(event: &Event, line: &mut Vec<u8>) {
         EventBody::Fork(f) => write!(line, " child={}", f.child_tgid),
         EventBody::Exit(x) if x.signal != 0 => write!(line, " signal={}", x.signal),
         EventBody::Exit(x) => write!(line, " status={}", x.status),
+        EventBody::Syscall(s) => {
+            let _ = write!(line, " {}", s.name);
+            if let Ok(args) = serde_json::to_string(&s.args) {
+                let _ = write!(line, " {args}");
+            }
+            if let Some(path) = &s.fd_path {
+                let _ = write!(line, " fd={path}");
+            }
+            if let Some(t) = &s.tuple {
+                let _ = write!(line, " {}", t.proto);
+                if let Ok(ends) = serde_json::to_string(&(&t.local, &t.remote)) {
+                    let _ = write!(line, " {ends}");
+                }
+            }
+            write!(line, " = {}", s.ret)
+        }
+        EventBody::FirstSyscall(f) => write!(line, " first use of {} ({})", f.name, f.nr),
     };
 }

@@ -1,7 +1,7 @@
 //! The kernel's loss counters: records the programs could not deliver, per
 //! CPU, by event kind and reason (ring full, kernel read failed).
 
-use aya::maps::{MapData, PerCpuArray};
+use aya::maps::{HashMap, MapData, PerCpuArray};
 use kestrel_common::{kind, loss};
 use serde::Serialize;
 
@@ -14,6 +14,8 @@ pub struct LossCounters {
     pub read_failed: Vec<(String, u64)>,
     /// All losses per CPU.
     pub per_cpu: Vec<u64>,
+    /// Ring-full losses per cgroup id (the busiest 4096 cgroups).
+    pub per_cgroup: Vec<(u64, u64)>,
 }
 
 impl LossCounters {
@@ -29,6 +31,7 @@ impl LossCounters {
 /// Reads the per-CPU `LOSS` array.
 pub struct LossReader {
     array: PerCpuArray<MapData, u64>,
+    by_cgroup: HashMap<MapData, u64, [u64; kind::COUNT as usize]>,
 }
 
 fn kind_name(k: u32) -> &'static str {
@@ -36,13 +39,18 @@ fn kind_name(k: u32) -> &'static str {
         kind::EXEC => "exec",
         kind::FORK => "fork",
         kind::EXIT => "exit",
+        kind::SYSCALL => "syscall",
+        kind::FIRST_SYSCALL => "first_syscall",
         _ => "other",
     }
 }
 
 impl LossReader {
-    pub(super) fn new(array: PerCpuArray<MapData, u64>) -> LossReader {
-        LossReader { array }
+    pub(super) fn new(
+        array: PerCpuArray<MapData, u64>,
+        by_cgroup: HashMap<MapData, u64, [u64; kind::COUNT as usize]>,
+    ) -> LossReader {
+        LossReader { array, by_cgroup }
     }
 
     /// Sum the counters over CPUs. A slot that cannot be read is skipped
@@ -75,6 +83,10 @@ impl LossReader {
                 list.push((kind_name(k).to_string(), sum));
             }
         }
+        for (cgroup, counts) in self.by_cgroup.iter().flatten() {
+            out.per_cgroup.push((cgroup, counts.iter().sum()));
+        }
+        out.per_cgroup.sort_unstable();
         out
     }
 }

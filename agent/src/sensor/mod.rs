@@ -9,14 +9,19 @@ mod loss;
 mod offsets;
 mod ring;
 
+mod profile;
+pub mod syscall_table;
+
 use aya::{
     Btf, Ebpf, EbpfLoader,
-    maps::{MapData, PerCpuArray, RingBuf},
-    programs::BtfTracePoint,
+    maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
+    programs::{BtfTracePoint, RawTracePoint},
 };
+use kestrel_common::{MAX_SYSCALLS, PROFILE_WORDS, Settings, kind, syscalls::SyscallSpec};
 
 pub use loss::{LossCounters, LossReader};
-pub use offsets::{OffsetError, resolve_offsets};
+pub use offsets::{MissingOptional, OffsetError, resolve_offsets};
+pub use profile::ProfileReader;
 pub use ring::{EventRing, RingReader};
 
 use crate::config::SensorConfig;
@@ -24,12 +29,15 @@ use crate::config::SensorConfig;
 /// The eBPF object built by `build.rs` and embedded in the binary.
 static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/kestrel"));
 
-/// Programs the sensor attaches: (program name in the object, tracepoint).
-const PROGRAMS: &[(&str, &str)] = &[
+/// `tp_btf` programs: (program name in the object, tracepoint).
+const BTF_PROGRAMS: &[(&str, &str)] = &[
     ("sched_process_exec", "sched_process_exec"),
     ("sched_process_fork", "sched_process_fork"),
     ("sched_process_exit", "sched_process_exit"),
 ];
+
+/// Raw tracepoint programs (the syscall dispatcher).
+const RAW_PROGRAMS: &[(&str, &str)] = &[("sys_enter", "sys_enter"), ("sys_exit", "sys_exit")];
 
 /// Why the sensor could not start. Each says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +73,8 @@ pub enum SensorError {
     },
     #[error("map `{0}` is missing from the eBPF object")]
     MissingMap(&'static str),
+    #[error("sensor configuration: {0}")]
+    Config(String),
 }
 
 /// State of one attached program, for status reports.
@@ -79,6 +89,30 @@ pub struct ProgramStatus {
 pub struct Sensor {
     ebpf: Ebpf,
     programs: Vec<ProgramStatus>,
+    missing: MissingOptional,
+    captured: Vec<u16>,
+}
+
+/// Write `SYSCALLS[nr]` for the running architecture: the spec of each
+/// captured handler, zero for every other number.
+fn write_syscall_specs(ebpf: &mut Ebpf, handlers: &[u16]) -> Result<(), SensorError> {
+    let map = ebpf
+        .map_mut("SYSCALLS")
+        .ok_or(SensorError::MissingMap("SYSCALLS"))?;
+    let mut array =
+        Array::<&mut MapData, SyscallSpec>::try_from(map).map_err(|source| SensorError::Map {
+            name: "SYSCALLS",
+            source: Box::new(source),
+        })?;
+    let specs = syscall_table::specs_by_number(handlers);
+    for nr in 0..MAX_SYSCALLS {
+        let spec = specs.get(nr as usize).copied().unwrap_or_default();
+        array.set(nr, spec, 0).map_err(|source| SensorError::Map {
+            name: "SYSCALLS",
+            source: Box::new(source),
+        })?;
+    }
+    Ok(())
 }
 
 impl Sensor {
@@ -90,18 +124,33 @@ impl Sensor {
         }
         raise_memlock_limit();
         let kernel_btf = btf::Btf::from_sys_fs().map_err(Box::new)?;
-        let offsets = resolve_offsets(&kernel_btf)?;
+        let (offsets, missing) = resolve_offsets(&kernel_btf)?;
         tracing::debug!(?offsets, "kernel struct offsets from BTF");
+        for feature in &missing.0 {
+            tracing::warn!(feature, "kernel lacks a field: feature off");
+        }
+        let settings = Settings {
+            containers_only: u32::from(config.containers_only),
+            profile: u32::from(config.syscall_profile),
+        };
 
         let mut ebpf = EbpfLoader::new()
             .override_global("OFFSETS", &offsets, true)
+            .override_global("SETTINGS", &settings, true)
             .map_max_entries("EVENTS", config.ring_bytes)
             .load(EBPF_OBJECT)
             .map_err(Box::new)?;
 
+        let capture = if config.syscalls {
+            syscall_table::resolve_names(&config.capture).map_err(SensorError::Config)?
+        } else {
+            Vec::new()
+        };
+        write_syscall_specs(&mut ebpf, &capture)?;
+
         let aya_btf = Btf::from_sys_fs().map_err(Box::new)?;
         let mut programs = Vec::new();
-        for &(name, tracepoint) in PROGRAMS {
+        for &(name, tracepoint) in BTF_PROGRAMS {
             let program: &mut BtfTracePoint = ebpf
                 .program_mut(name)
                 .ok_or(SensorError::MissingProgram(name))?
@@ -123,7 +172,69 @@ impl Sensor {
                 attached: true,
             });
         }
-        Ok(Sensor { ebpf, programs })
+        let dispatcher = config.syscalls || config.syscall_profile;
+        for &(name, tracepoint) in RAW_PROGRAMS.iter().filter(|_| dispatcher) {
+            let program: &mut RawTracePoint = ebpf
+                .program_mut(name)
+                .ok_or(SensorError::MissingProgram(name))?
+                .try_into()
+                .map_err(|source| SensorError::Program {
+                    program: name,
+                    source: Box::new(source),
+                })?;
+            program
+                .load()
+                .and_then(|()| program.attach(tracepoint).map(drop))
+                .map_err(|source| SensorError::Program {
+                    program: name,
+                    source: Box::new(source),
+                })?;
+            programs.push(ProgramStatus {
+                name,
+                attach: format!("raw_tp/{tracepoint}"),
+                attached: true,
+            });
+        }
+        Ok(Sensor {
+            ebpf,
+            programs,
+            missing,
+            captured: capture,
+        })
+    }
+
+    /// Replace the set of captured syscalls (e.g. with what loaded rules
+    /// need) while running.
+    pub fn set_captured(&mut self, handlers: &[u16]) -> Result<(), SensorError> {
+        write_syscall_specs(&mut self.ebpf, handlers)?;
+        self.captured = handlers.to_vec();
+        Ok(())
+    }
+
+    /// Handlers ([`kestrel_common::syscalls::handler`]) being captured.
+    pub fn captured(&self) -> &[u16] {
+        &self.captured
+    }
+
+    /// Features turned off because the kernel lacks their fields.
+    pub fn missing_features(&self) -> &[String] {
+        &self.missing.0
+    }
+
+    /// Take the per-cgroup syscall profile map (once) as a reader.
+    pub fn profile_reader(&mut self) -> Result<ProfileReader, SensorError> {
+        let map = self
+            .ebpf
+            .take_map("PROFILE")
+            .ok_or(SensorError::MissingMap("PROFILE"))?;
+        let map =
+            HashMap::<MapData, u64, [u64; PROFILE_WORDS]>::try_from(map).map_err(|source| {
+                SensorError::Map {
+                    name: "PROFILE",
+                    source: Box::new(source),
+                }
+            })?;
+        Ok(ProfileReader::new(map))
     }
 
     /// Take the event ring buffer (once); wrap it in a [`RingReader`] on the
@@ -151,7 +262,16 @@ impl Sensor {
                 name: "LOSS",
                 source: Box::new(source),
             })?;
-        Ok(LossReader::new(array))
+        let map = self
+            .ebpf
+            .take_map("LOSS_BY_CGROUP")
+            .ok_or(SensorError::MissingMap("LOSS_BY_CGROUP"))?;
+        let by_cgroup = HashMap::<MapData, u64, [u64; kind::COUNT as usize]>::try_from(map)
+            .map_err(|source| SensorError::Map {
+                name: "LOSS_BY_CGROUP",
+                source: Box::new(source),
+            })?;
+        Ok(LossReader::new(array, by_cgroup))
     }
 
     pub fn programs(&self) -> &[ProgramStatus] {

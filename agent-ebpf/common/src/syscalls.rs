@@ -1,0 +1,358 @@
+//! Syscalls Kestrel captures: an architecture-independent [`Handler`] id per
+//! syscall, the [`SyscallSpec`] telling the kernel dispatcher which
+//! arguments point to strings, socket addresses or fds, and one syscall
+//! number table per architecture.
+//!
+//! The kernel side holds no syscall numbers: userspace writes
+//! `SYSCALLS[nr] = spec` for the running architecture at load time, so the
+//! same eBPF code serves x86_64 and arm64.
+
+/// Architecture-independent ids of the captured syscalls.
+#[allow(non_upper_case_globals)]
+pub mod handler {
+    pub const NONE: u16 = 0;
+    pub const OPEN: u16 = 1;
+    pub const OPENAT: u16 = 2;
+    pub const OPENAT2: u16 = 3;
+    pub const CREAT: u16 = 4;
+    pub const EXECVE: u16 = 5;
+    pub const EXECVEAT: u16 = 6;
+    pub const CONNECT: u16 = 7;
+    pub const ACCEPT: u16 = 8;
+    pub const ACCEPT4: u16 = 9;
+    pub const BIND: u16 = 10;
+    pub const LISTEN: u16 = 11;
+    pub const SOCKET: u16 = 12;
+    pub const SENDTO: u16 = 13;
+    pub const RECVFROM: u16 = 14;
+    pub const PTRACE: u16 = 15;
+    pub const CHMOD: u16 = 16;
+    pub const FCHMOD: u16 = 17;
+    pub const FCHMODAT: u16 = 18;
+    pub const FCHMODAT2: u16 = 19;
+    pub const LINK: u16 = 20;
+    pub const LINKAT: u16 = 21;
+    pub const SYMLINK: u16 = 22;
+    pub const SYMLINKAT: u16 = 23;
+    pub const UNLINK: u16 = 24;
+    pub const UNLINKAT: u16 = 25;
+    pub const RENAME: u16 = 26;
+    pub const RENAMEAT: u16 = 27;
+    pub const RENAMEAT2: u16 = 28;
+    pub const MKDIR: u16 = 29;
+    pub const MKDIRAT: u16 = 30;
+    pub const MEMFD_CREATE: u16 = 31;
+    pub const MOUNT: u16 = 32;
+    pub const UMOUNT2: u16 = 33;
+    pub const SETNS: u16 = 34;
+    pub const UNSHARE: u16 = 35;
+    pub const INIT_MODULE: u16 = 36;
+    pub const FINIT_MODULE: u16 = 37;
+    pub const USERFAULTFD: u16 = 38;
+    pub const DUP: u16 = 39;
+    pub const DUP2: u16 = 40;
+    pub const DUP3: u16 = 41;
+    pub const SETUID: u16 = 42;
+    pub const SETGID: u16 = 43;
+    pub const SETREUID: u16 = 44;
+    pub const SETREGID: u16 = 45;
+    pub const SETRESUID: u16 = 46;
+    pub const SETRESGID: u16 = 47;
+    pub const BPF: u16 = 48;
+    pub const KILL: u16 = 49;
+    pub const TKILL: u16 = 50;
+    pub const TGKILL: u16 = 51;
+    pub const CLONE: u16 = 52;
+    pub const CLONE3: u16 = 53;
+    pub const FORK: u16 = 54;
+    pub const VFORK: u16 = 55;
+    pub const SETFSUID: u16 = 56;
+    pub const SETFSGID: u16 = 57;
+    /// One past the highest id.
+    pub const COUNT: u16 = 58;
+}
+
+/// Every captured syscall by name, as Falco's `evt.type` spells it.
+pub const NAMES: &[(&str, u16)] = &[
+    ("open", handler::OPEN),
+    ("openat", handler::OPENAT),
+    ("openat2", handler::OPENAT2),
+    ("creat", handler::CREAT),
+    ("execve", handler::EXECVE),
+    ("execveat", handler::EXECVEAT),
+    ("connect", handler::CONNECT),
+    ("accept", handler::ACCEPT),
+    ("accept4", handler::ACCEPT4),
+    ("bind", handler::BIND),
+    ("listen", handler::LISTEN),
+    ("socket", handler::SOCKET),
+    ("sendto", handler::SENDTO),
+    ("recvfrom", handler::RECVFROM),
+    ("ptrace", handler::PTRACE),
+    ("chmod", handler::CHMOD),
+    ("fchmod", handler::FCHMOD),
+    ("fchmodat", handler::FCHMODAT),
+    ("fchmodat2", handler::FCHMODAT2),
+    ("link", handler::LINK),
+    ("linkat", handler::LINKAT),
+    ("symlink", handler::SYMLINK),
+    ("symlinkat", handler::SYMLINKAT),
+    ("unlink", handler::UNLINK),
+    ("unlinkat", handler::UNLINKAT),
+    ("rename", handler::RENAME),
+    ("renameat", handler::RENAMEAT),
+    ("renameat2", handler::RENAMEAT2),
+    ("mkdir", handler::MKDIR),
+    ("mkdirat", handler::MKDIRAT),
+    ("memfd_create", handler::MEMFD_CREATE),
+    ("mount", handler::MOUNT),
+    ("umount2", handler::UMOUNT2),
+    ("setns", handler::SETNS),
+    ("unshare", handler::UNSHARE),
+    ("init_module", handler::INIT_MODULE),
+    ("finit_module", handler::FINIT_MODULE),
+    ("userfaultfd", handler::USERFAULTFD),
+    ("dup", handler::DUP),
+    ("dup2", handler::DUP2),
+    ("dup3", handler::DUP3),
+    ("setuid", handler::SETUID),
+    ("setgid", handler::SETGID),
+    ("setreuid", handler::SETREUID),
+    ("setregid", handler::SETREGID),
+    ("setresuid", handler::SETRESUID),
+    ("setresgid", handler::SETRESGID),
+    ("setfsuid", handler::SETFSUID),
+    ("setfsgid", handler::SETFSGID),
+    ("bpf", handler::BPF),
+    ("kill", handler::KILL),
+    ("tkill", handler::TKILL),
+    ("tgkill", handler::TGKILL),
+    ("clone", handler::CLONE),
+    ("clone3", handler::CLONE3),
+    ("fork", handler::FORK),
+    ("vfork", handler::VFORK),
+];
+
+/// The name of handler `h` ("unknown" for an id outside the table).
+pub fn name_of(h: u16) -> &'static str {
+    let mut i = 0;
+    while i < NAMES.len() {
+        if NAMES[i].1 == h {
+            return NAMES[i].0;
+        }
+        i += 1;
+    }
+    "unknown"
+}
+
+/// Where the fd to inspect comes from ([`SyscallSpec::fd`]).
+pub const FD_FROM_RET: u8 = 7;
+
+/// Bits of [`SyscallSpec::flags`].
+pub mod spec_flags {
+    /// Emit only when the syscall failed (successful execs are reported by
+    /// `sched_process_exec`).
+    pub const ERRORS_ONLY: u8 = 1 << 0;
+    /// `addr` points to a fixed 24-byte struct to copy (open_how, clone_args).
+    pub const ADDR_IS_BLOB: u8 = 1 << 1;
+    /// `addr` points to a NUL-terminated string (mount's fstype).
+    pub const ADDR_IS_STR: u8 = 1 << 2;
+}
+
+/// How the dispatcher treats one syscall number. All-zero: not captured.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallSpec {
+    /// One of [`handler`]; `NONE` means not captured.
+    pub handler: u16,
+    /// Argument index + 1 of a user string to copy into `str1` (0: none).
+    pub str1: u8,
+    /// Argument index + 1 of a user string to copy into `str2` (0: none).
+    pub str2: u8,
+    /// Argument index + 1 of a user pointer to copy into `addr` (0: none).
+    pub addr: u8,
+    /// Argument index + 1 holding the byte length of `addr` (0: none).
+    pub addr_len: u8,
+    /// Argument index + 1 of an fd to inspect, or [`FD_FROM_RET`] (0: none).
+    pub fd: u8,
+    /// Bits of [`spec_flags`].
+    pub flags: u8,
+}
+
+const fn spec(
+    handler: u16,
+    str1: u8,
+    str2: u8,
+    addr: u8,
+    addr_len: u8,
+    fd: u8,
+    flags: u8,
+) -> SyscallSpec {
+    SyscallSpec {
+        handler,
+        str1,
+        str2,
+        addr,
+        addr_len,
+        fd,
+        flags,
+    }
+}
+
+/// The argument layout of each handler (argument positions are 1-based).
+pub const fn spec_for(h: u16) -> SyscallSpec {
+    use handler::*;
+    use spec_flags::*;
+    match h {
+        OPEN | CREAT => spec(h, 1, 0, 0, 0, FD_FROM_RET, 0),
+        OPENAT => spec(h, 2, 0, 0, 0, FD_FROM_RET, 0),
+        OPENAT2 => spec(h, 2, 0, 3, 0, FD_FROM_RET, ADDR_IS_BLOB),
+        EXECVE => spec(h, 1, 0, 0, 0, 0, ERRORS_ONLY),
+        EXECVEAT => spec(h, 2, 0, 0, 0, 0, ERRORS_ONLY),
+        CONNECT | BIND => spec(h, 0, 0, 2, 3, 1, 0),
+        ACCEPT | ACCEPT4 => spec(h, 0, 0, 0, 0, FD_FROM_RET, 0),
+        LISTEN | RECVFROM => spec(h, 0, 0, 0, 0, 1, 0),
+        SENDTO => spec(h, 0, 0, 5, 6, 1, 0),
+        CHMOD | UNLINK | MKDIR | UMOUNT2 => spec(h, 1, 0, 0, 0, 0, 0),
+        FCHMOD | SETNS | DUP | DUP2 | DUP3 => spec(h, 0, 0, 0, 0, 1, 0),
+        FCHMODAT | FCHMODAT2 | UNLINKAT | MKDIRAT => spec(h, 2, 0, 0, 0, 0, 0),
+        LINK | RENAME | SYMLINK => spec(h, 1, 2, 0, 0, 0, 0),
+        LINKAT | RENAMEAT | RENAMEAT2 => spec(h, 2, 4, 0, 0, 0, 0),
+        SYMLINKAT => spec(h, 1, 3, 0, 0, 0, 0),
+        MEMFD_CREATE => spec(h, 1, 0, 0, 0, FD_FROM_RET, 0),
+        MOUNT => spec(h, 1, 2, 3, 0, 0, ADDR_IS_STR),
+        INIT_MODULE => spec(h, 3, 0, 0, 0, 0, 0),
+        FINIT_MODULE => spec(h, 2, 0, 0, 0, 1, 0),
+        CLONE3 => spec(h, 0, 0, 1, 0, 0, ADDR_IS_BLOB),
+        NONE => spec(NONE, 0, 0, 0, 0, 0, 0),
+        _ => spec(h, 0, 0, 0, 0, 0, 0),
+    }
+}
+
+/// Syscall numbers of x86_64 (arch/x86/entry/syscalls/syscall_64.tbl).
+pub const X86_64: &[(u32, u16)] = {
+    use handler::*;
+    &[
+        (2, OPEN),
+        (257, OPENAT),
+        (437, OPENAT2),
+        (85, CREAT),
+        (59, EXECVE),
+        (322, EXECVEAT),
+        (42, CONNECT),
+        (43, ACCEPT),
+        (288, ACCEPT4),
+        (49, BIND),
+        (50, LISTEN),
+        (41, SOCKET),
+        (44, SENDTO),
+        (45, RECVFROM),
+        (101, PTRACE),
+        (90, CHMOD),
+        (91, FCHMOD),
+        (268, FCHMODAT),
+        (452, FCHMODAT2),
+        (86, LINK),
+        (265, LINKAT),
+        (88, SYMLINK),
+        (266, SYMLINKAT),
+        (87, UNLINK),
+        (263, UNLINKAT),
+        (82, RENAME),
+        (264, RENAMEAT),
+        (316, RENAMEAT2),
+        (83, MKDIR),
+        (258, MKDIRAT),
+        (319, MEMFD_CREATE),
+        (165, MOUNT),
+        (166, UMOUNT2),
+        (308, SETNS),
+        (272, UNSHARE),
+        (175, INIT_MODULE),
+        (313, FINIT_MODULE),
+        (323, USERFAULTFD),
+        (32, DUP),
+        (33, DUP2),
+        (292, DUP3),
+        (105, SETUID),
+        (106, SETGID),
+        (113, SETREUID),
+        (114, SETREGID),
+        (117, SETRESUID),
+        (119, SETRESGID),
+        (122, SETFSUID),
+        (123, SETFSGID),
+        (321, BPF),
+        (62, KILL),
+        (200, TKILL),
+        (234, TGKILL),
+        (56, CLONE),
+        (435, CLONE3),
+        (57, FORK),
+        (58, VFORK),
+    ]
+};
+
+/// Syscall numbers of arm64 (include/uapi/asm-generic/unistd.h). arm64 has
+/// no open/creat/link/unlink/rename/mkdir/chmod/symlink/dup2/fork/vfork:
+/// libc uses the `*at` forms and clone.
+pub const AARCH64: &[(u32, u16)] = {
+    use handler::*;
+    &[
+        (56, OPENAT),
+        (437, OPENAT2),
+        (221, EXECVE),
+        (281, EXECVEAT),
+        (203, CONNECT),
+        (202, ACCEPT),
+        (242, ACCEPT4),
+        (200, BIND),
+        (201, LISTEN),
+        (198, SOCKET),
+        (206, SENDTO),
+        (207, RECVFROM),
+        (117, PTRACE),
+        (52, FCHMOD),
+        (53, FCHMODAT),
+        (452, FCHMODAT2),
+        (37, LINKAT),
+        (36, SYMLINKAT),
+        (35, UNLINKAT),
+        (38, RENAMEAT),
+        (276, RENAMEAT2),
+        (34, MKDIRAT),
+        (279, MEMFD_CREATE),
+        (40, MOUNT),
+        (39, UMOUNT2),
+        (268, SETNS),
+        (97, UNSHARE),
+        (105, INIT_MODULE),
+        (273, FINIT_MODULE),
+        (282, USERFAULTFD),
+        (23, DUP),
+        (24, DUP3),
+        (146, SETUID),
+        (144, SETGID),
+        (145, SETREUID),
+        (143, SETREGID),
+        (147, SETRESUID),
+        (149, SETRESGID),
+        (151, SETFSUID),
+        (152, SETFSGID),
+        (280, BPF),
+        (129, KILL),
+        (130, TKILL),
+        (131, TGKILL),
+        (220, CLONE),
+        (435, CLONE3),
+    ]
+};
+
+/// The table of the architecture this crate is compiled for (userspace).
+pub const fn native_table() -> &'static [(u32, u16)] {
+    if cfg!(target_arch = "aarch64") {
+        AARCH64
+    } else {
+        X86_64
+    }
+}

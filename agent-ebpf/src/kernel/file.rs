@@ -1,0 +1,189 @@
+//! `file`, `path`, `dentry`, `inode`, `super_block` and `socket`/`sock`
+//! accessors.
+
+use kestrel_common::SockTuple;
+
+use super::{ReadError, offsets::offset, read, read_ptr};
+
+const S_IFMT: u16 = 0o170000;
+const S_IFSOCK: u16 = 0o140000;
+const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+
+/// A `struct path` embedded at some address (`{ vfsmount *mnt; dentry *dentry }`).
+#[derive(Clone, Copy)]
+pub struct PathRef {
+    pub mnt: *const u8,
+    pub dentry: *const u8,
+}
+
+impl PathRef {
+    /// The `struct path` at `base + off`; NULL members when unreadable.
+    #[inline(always)]
+    pub fn at(base: *const u8, off: usize) -> PathRef {
+        PathRef {
+            mnt: read::<*const u8>(base, off + offset!(path_mnt)).unwrap_or_default(),
+            dentry: read::<*const u8>(base, off + offset!(path_dentry)).unwrap_or_default(),
+        }
+    }
+}
+
+/// A `struct file *`.
+#[derive(Clone, Copy)]
+pub struct File(*const u8);
+
+impl File {
+    #[inline(always)]
+    pub fn from_ptr(ptr: *const u8) -> File {
+        File(ptr)
+    }
+
+    #[inline(always)]
+    pub fn path(&self) -> PathRef {
+        PathRef::at(self.0, offset!(file_f_path))
+    }
+
+    #[inline(always)]
+    pub fn inode(&self) -> Result<Inode, ReadError> {
+        read_ptr(self.0, offset!(file_f_inode)).map(Inode)
+    }
+
+    /// The socket behind a socket file.
+    #[inline(always)]
+    pub fn socket(&self) -> Result<Sock, ReadError> {
+        let socket = read_ptr(self.0, offset!(file_private_data))?;
+        read_ptr(socket, offset!(socket_sk)).map(Sock)
+    }
+}
+
+/// A `struct inode *`.
+#[derive(Clone, Copy)]
+pub struct Inode(*const u8);
+
+impl Inode {
+    #[inline(always)]
+    pub fn mode(&self) -> Result<u16, ReadError> {
+        read::<u16>(self.0, offset!(inode_mode))
+    }
+
+    #[inline(always)]
+    pub fn is_socket(&self) -> bool {
+        self.mode().map(|m| m & S_IFMT == S_IFSOCK).unwrap_or(false)
+    }
+
+    #[inline(always)]
+    pub fn ino(&self) -> Result<u64, ReadError> {
+        read::<u64>(self.0, offset!(inode_ino))
+    }
+
+    #[inline(always)]
+    pub fn nlink(&self) -> Result<u32, ReadError> {
+        read::<u32>(self.0, offset!(inode_nlink))
+    }
+
+    #[inline(always)]
+    pub fn ctime_ns(&self) -> u64 {
+        time_ns(self.0, offset!(inode_ctime_sec), offset!(inode_ctime_nsec))
+    }
+
+    #[inline(always)]
+    pub fn mtime_ns(&self) -> u64 {
+        time_ns(self.0, offset!(inode_mtime_sec), offset!(inode_mtime_nsec))
+    }
+
+    #[inline(always)]
+    pub fn sb_magic(&self) -> Result<u64, ReadError> {
+        let sb = read_ptr(self.0, offset!(inode_sb))?;
+        read::<u64>(sb, offset!(sb_magic))
+    }
+
+    #[inline(always)]
+    pub fn is_overlay(&self) -> bool {
+        self.sb_magic()
+            .map(|m| m == OVERLAYFS_SUPER_MAGIC)
+            .unwrap_or(false)
+    }
+
+    /// For an overlayfs inode: does it have an upper (container-written)
+    /// dentry? `ovl_inode.__upperdentry` follows the embedded `vfs_inode`.
+    #[inline(always)]
+    pub fn ovl_has_upper(&self) -> bool {
+        match offset!(ovl_upper_from_inode) {
+            0 => false,
+            off => read::<*const u8>(self.0, off)
+                .map(|p| !p.is_null())
+                .unwrap_or(false),
+        }
+    }
+}
+
+#[inline(always)]
+fn time_ns(base: *const u8, sec_off: usize, nsec_off: usize) -> u64 {
+    if sec_off == 0 {
+        return 0;
+    }
+    let sec = read::<i64>(base, sec_off).unwrap_or(0);
+    // Multigrain timestamps keep a flag in the top bits of the ctime nsec.
+    let nsec = read::<u32>(base, nsec_off).unwrap_or(0) & 0x3fff_ffff;
+    (sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(u64::from(nsec))
+}
+
+/// A `struct dentry *`.
+#[derive(Clone, Copy)]
+pub struct Dentry(pub *const u8);
+
+impl Dentry {
+    #[inline(always)]
+    pub fn parent(&self) -> Result<Dentry, ReadError> {
+        read_ptr(self.0, offset!(dentry_parent)).map(Dentry)
+    }
+
+    /// `d_name.name` and `d_name.len`.
+    #[inline(always)]
+    pub fn name(&self) -> Result<(*const u8, u32), ReadError> {
+        let base = offset!(dentry_name);
+        let name = read_ptr(self.0, base + offset!(qstr_name))?;
+        let len = read::<u32>(self.0, base + offset!(qstr_len))?;
+        Ok((name, len))
+    }
+
+    /// Does the name start with `memfd:` (files made by `memfd_create`)?
+    #[inline(always)]
+    pub fn is_memfd(&self) -> bool {
+        let Ok((name, _)) = self.name() else {
+            return false;
+        };
+        matches!(read::<[u8; 6]>(name, 0), Ok(prefix) if &prefix == b"memfd:")
+    }
+}
+
+/// A `struct sock *`.
+#[derive(Clone, Copy)]
+pub struct Sock(*const u8);
+
+impl Sock {
+    /// Family, type, protocol, local and remote address and port.
+    #[inline(always)]
+    pub fn tuple(&self) -> Result<SockTuple, ReadError> {
+        let family = read::<u16>(self.0, offset!(sk_family))?;
+        let mut t = SockTuple {
+            family,
+            ..SockTuple::default()
+        };
+        t.sock_type = read::<u16>(self.0, offset!(sk_type)).unwrap_or(0);
+        t.protocol = read::<u16>(self.0, offset!(sk_protocol)).unwrap_or(0);
+        t.sport = read::<u16>(self.0, offset!(sk_num)).unwrap_or(0);
+        t.dport = u16::from_be(read::<u16>(self.0, offset!(sk_dport)).unwrap_or(0));
+        if family == AF_INET {
+            t.saddr[..4].copy_from_slice(&read::<[u8; 4]>(self.0, offset!(sk_rcv_saddr))?);
+            t.daddr[..4].copy_from_slice(&read::<[u8; 4]>(self.0, offset!(sk_daddr))?);
+        } else if family == AF_INET6 && offset!(sk_v6_daddr) != 0 {
+            t.saddr = read::<[u8; 16]>(self.0, offset!(sk_v6_rcv_saddr))?;
+            t.daddr = read::<[u8; 16]>(self.0, offset!(sk_v6_daddr))?;
+        }
+        Ok(t)
+    }
+}

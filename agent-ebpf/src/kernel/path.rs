@@ -1,0 +1,186 @@
+//! Resolve a `struct path` to a string, like the kernel's `d_path`: walk
+//! dentries up to the task's root, crossing mount points, writing names
+//! backwards into a per-CPU scratch buffer.
+//!
+//! The walk runs under `bpf_loop` (5.17+): the verifier checks one step
+//! once instead of every unrolled iteration, which keeps programs that
+//! resolve several paths (exec: exe and cwd) far below its limits.
+
+use aya_ebpf::{
+    helpers::generated::{bpf_loop, bpf_probe_read_kernel},
+    macros::map,
+    maps::PerCpuArray,
+};
+use kestrel_common::STR_LEN;
+
+use super::{
+    ReadError,
+    file::{Dentry, PathRef},
+    offsets::offset,
+    read, read_ptr,
+};
+
+/// Half of the scratch buffer: names are written backwards ending here, so
+/// any position is a masked index below `HALF` and a name (≤ 255 bytes)
+/// always fits after it.
+const HALF: usize = 4096;
+/// Path components walked at most (deeper paths are cut at the top and
+/// flagged as truncated).
+const MAX_DEPTH: u32 = 64;
+
+/// The walk's state and its output buffer. The state lives in map memory,
+/// not on the stack: the verifier then treats its values as unknown scalars
+/// and the loop's states converge after one step instead of exploding.
+#[repr(C)]
+pub struct Scratch {
+    walk: Walk,
+    buf: [u8; 2 * HALF],
+}
+
+/// One 8 KiB scratch buffer per CPU: too large for the 512-byte BPF stack.
+#[map(name = "PATH_SCRATCH")]
+static PATH_SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// State of one walk, shared with the loop callback. Kernel addresses are
+/// kept as integers: they are only compared and handed to read helpers.
+#[repr(C)]
+struct Walk {
+    dentry: u64,
+    vfsmnt: u64,
+    mnt: u64,
+    root_dentry: u64,
+    root_mnt: u64,
+    pos: u64,
+    /// 0 walking, 1 reached the root, 2 out of room, 3 read error.
+    state: u64,
+}
+
+const WALKING: u64 = 0;
+const DONE: u64 = 1;
+const FULL: u64 = 2;
+const FAILED: u64 = 3;
+
+/// One step of the walk: one path component or one mount crossing.
+/// Returns 1 to stop the loop.
+#[inline(never)]
+extern "C" fn walk_step(_index: u64, _ctx: *mut core::ffi::c_void) -> i64 {
+    let Some(scratch) = PATH_SCRATCH.get_ptr_mut(0) else {
+        return 1;
+    };
+    // SAFETY: valid per-CPU map value; no other program runs on this CPU
+    // while we do (tracing programs do not nest on the same CPU).
+    let s = unsafe { &mut *scratch };
+    match step(&mut s.walk, &mut s.buf) {
+        Ok(()) if s.walk.state == WALKING => 0,
+        Ok(()) => 1,
+        Err(ReadError) => {
+            s.walk.state = FAILED;
+            1
+        }
+    }
+}
+
+#[inline(always)]
+fn step(w: &mut Walk, buf: &mut [u8; 2 * HALF]) -> Result<(), ReadError> {
+    if w.dentry == w.root_dentry && w.vfsmnt == w.root_mnt {
+        w.state = DONE;
+        return Ok(());
+    }
+    let mnt_root = read::<u64>(w.vfsmnt as *const u8, offset!(vfsmount_mnt_root))?;
+    if w.dentry == mnt_root {
+        let mnt = w.mnt as *const u8;
+        let parent = read_ptr(mnt, offset!(mount_parent))? as u64;
+        if parent == w.mnt {
+            w.state = DONE; // the global root
+            return Ok(());
+        }
+        w.dentry = read_ptr(mnt, offset!(mount_mountpoint))? as u64;
+        w.mnt = parent;
+        w.vfsmnt = parent.wrapping_add(offset!(mount_mnt) as u64);
+        return Ok(());
+    }
+    let d = Dentry(w.dentry as *const u8);
+    let parent = d.parent()?;
+    if parent.0 as u64 == w.dentry {
+        w.state = DONE;
+        return Ok(());
+    }
+    let (name, len) = d.name()?;
+    let len = (len as u64).min(255);
+    if w.pos < len + 1 {
+        w.state = FULL;
+        return Ok(());
+    }
+    w.pos -= len + 1;
+    let at = (w.pos as usize) & (HALF - 1);
+    // SAFETY: `at < HALF` and `len < 256`, so `at + 1 + len` stays inside
+    // the 2 * HALF scratch buffer; the helper checks the source address.
+    unsafe {
+        let buf = buf.as_mut_ptr();
+        bpf_probe_read_kernel(buf.add(at + 1).cast(), (len & 255) as u32, name.cast());
+        *buf.add(at) = b'/';
+    }
+    w.dentry = parent.0 as u64;
+    Ok(())
+}
+
+/// Write `path`, relative to `root`, into `out` (NUL-terminated). Returns
+/// the length written and whether the path was cut.
+#[inline(always)]
+pub fn resolve(
+    path: PathRef,
+    root: PathRef,
+    out: &mut [u8; STR_LEN],
+) -> Result<(u16, bool), ReadError> {
+    let scratch = PATH_SCRATCH.get_ptr_mut(0).ok_or(ReadError)?;
+    let walk = Walk {
+        dentry: path.dentry as u64,
+        vfsmnt: path.mnt as u64,
+        mnt: (path.mnt as u64).wrapping_sub(offset!(mount_mnt) as u64),
+        root_dentry: root.dentry as u64,
+        root_mnt: root.mnt as u64,
+        pos: HALF as u64,
+        state: WALKING,
+    };
+    // SAFETY: valid per-CPU map value pointer.
+    unsafe { (*scratch).walk = walk };
+    // SAFETY: the callback takes no context; it finds the walk in the
+    // per-CPU map.
+    unsafe {
+        bpf_loop(
+            MAX_DEPTH,
+            walk_step as *mut core::ffi::c_void,
+            core::ptr::null_mut(),
+            0,
+        );
+    }
+    // SAFETY: valid per-CPU map value pointer.
+    let (state, pos) = unsafe { ((*scratch).walk.state, (*scratch).walk.pos) };
+    if state == FAILED {
+        return Err(ReadError);
+    }
+    let mut truncated = state != DONE;
+    let pos = (pos as usize).min(HALF);
+    if pos == HALF {
+        out[0] = b'/';
+        out[1] = 0;
+        return Ok((1, truncated));
+    }
+    let mut n = HALF - pos;
+    if n > STR_LEN - 1 {
+        n = STR_LEN - 1;
+        truncated = true;
+    }
+    let at = pos & (HALF - 1);
+    // SAFETY: `at < HALF`, `n < STR_LEN`: both ends are inside their buffers.
+    unsafe {
+        let buf = (*scratch).buf.as_ptr();
+        bpf_probe_read_kernel(
+            out.as_mut_ptr().cast(),
+            (n & (STR_LEN - 1)) as u32,
+            buf.add(at).cast(),
+        );
+    }
+    out[n & (STR_LEN - 1)] = 0;
+    Ok((n as u16, truncated))
+}
