@@ -83,7 +83,8 @@ fn kestrel_run_prints_exec_json_lines_and_stops_cleanly_on_sigterm() {
     unsafe { libc::kill(agent.id() as i32, libc::SIGTERM) };
     let status = agent.wait().expect("wait kestrel");
     assert!(status.success(), "kestrel exited with {status}");
-    let rest: Vec<String> = err_rx.try_iter().collect();
+    // The reader thread ends at EOF, which follows the exit: read it all.
+    let rest: Vec<String> = err_rx.iter().collect();
     assert!(
         rest.iter()
             .any(|l| l.contains("programs detached") && l.contains("decode_errors=0")),

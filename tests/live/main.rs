@@ -8,3 +8,4 @@ mod support;
 mod agent_cli;
 mod lifecycle;
 mod runc_container;
+mod syscalls;

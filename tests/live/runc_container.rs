@@ -4,16 +4,9 @@ use std::os::unix::fs::MetadataExt as _;
 
 use kestrel::event::EventBody;
 
-use crate::support::{LiveSensor, cgroup2_mount, require_root, runc::RuncContainer};
-
-/// The container's cgroup2 path, from `/proc/<pid>/cgroup` (`0::/path`).
-fn cgroup2_path_of(pid: u32) -> String {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("proc cgroup");
-    text.lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .expect("cgroup2 line")
-        .to_string()
-}
+use crate::support::{
+    LiveSensor, cgroup2_mount, cgroup2_path_of, require_root, runc::RuncContainer,
+};
 
 /// The echo run inside the container (not the host's `runc exec` command,
 /// whose argv names the same marker).

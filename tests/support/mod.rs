@@ -2,6 +2,7 @@
 //! collecting events in the background, runc bundles.
 #![allow(dead_code)]
 
+pub mod podman;
 pub mod runc;
 
 use std::{
@@ -16,7 +17,7 @@ use kestrel::{
     config::SensorConfig,
     event::{Decoder, Event},
     pipeline::{self, HotPath, PipelineStats},
-    sensor::{LossReader, Sensor},
+    sensor::{LossReader, ProfileReader, Sensor},
 };
 use tokio::sync::watch;
 
@@ -109,18 +110,24 @@ pub struct LiveSensor {
     thread: Option<std::thread::JoinHandle<()>>,
     pub stats: Arc<PipelineStats>,
     pub loss: LossReader,
-    _sensor: Sensor,
+    pub profile: ProfileReader,
+    pub sensor: Sensor,
 }
 
 impl LiveSensor {
     pub fn start() -> LiveSensor {
-        let mut sensor = Sensor::start(&SensorConfig::default()).expect("sensor starts");
+        LiveSensor::with_config(&SensorConfig::default())
+    }
+
+    pub fn with_config(config: &SensorConfig) -> LiveSensor {
+        let mut sensor = Sensor::start(config).expect("sensor starts");
         let ring = sensor.take_ring().expect("ring");
         let loss = sensor.loss_reader().expect("loss");
+        let profile = sensor.profile_reader().expect("profile");
         let events = Arc::new(Mutex::new(Vec::new()));
         let sink = {
             let events = events.clone();
-            move |event: Event| events.lock().expect("events lock").push(event)
+            move |event: Event| events.lock().unwrap_or_else(|e| e.into_inner()).push(event)
         };
         let stats = Arc::new(PipelineStats::default());
         let (stop, stop_rx) = watch::channel(false);
@@ -132,7 +139,8 @@ impl LiveSensor {
             thread: Some(thread),
             stats,
             loss,
-            _sensor: sensor,
+            profile,
+            sensor,
         }
     }
 
@@ -142,7 +150,7 @@ impl LiveSensor {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             {
-                let events = self.events.lock().expect("events lock");
+                let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
                 if done(&events) {
                     return events.clone();
                 }
@@ -153,6 +161,23 @@ impl LiveSensor {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Stop reading the ring buffer (it then fills up and the kernel counts
+    /// what it cannot deliver).
+    pub fn stop_reading(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// A copy of every event seen so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Events of one cgroup.
@@ -183,4 +208,22 @@ pub fn wait_ok(mut child: Child, what: &str) {
 /// Does `path` exist as a file?
 pub fn exists(path: &Path) -> bool {
     path.exists()
+}
+
+/// The cgroup2 path of a process (`0::/path` in `/proc/<pid>/cgroup`).
+pub fn cgroup2_path_of(pid: u32) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("proc cgroup");
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .expect("cgroup2 line")
+        .to_string()
+}
+
+/// The cgroup id (inode of the cgroup2 directory) of a process.
+pub fn cgroup_id_of(pid: u32) -> u64 {
+    let rel = cgroup2_path_of(pid);
+    let dir = cgroup2_mount().join(rel.trim_start_matches('/'));
+    std::fs::metadata(&dir)
+        .unwrap_or_else(|e| panic!("stat {}: {e}", dir.display()))
+        .ino()
 }

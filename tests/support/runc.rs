@@ -30,7 +30,10 @@ fn make_bundle(dir: &Path, args: &[&str]) {
         std::fs::create_dir_all(rootfs.join(sub)).expect("mkdir rootfs");
     }
     std::fs::copy(busybox(), rootfs.join("bin/busybox")).expect("copy busybox");
-    for applet in ["sh", "sleep", "echo", "true", "cat", "ls", "cp", "chmod"] {
+    for applet in [
+        "sh", "sleep", "echo", "true", "cat", "ls", "cp", "chmod", "ln", "mv", "mkdir", "rm",
+        "rmdir", "touch",
+    ] {
         let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet));
     }
     let status = Command::new("runc")

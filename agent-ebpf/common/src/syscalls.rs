@@ -68,8 +68,9 @@ pub mod handler {
     pub const VFORK: u16 = 55;
     pub const SETFSUID: u16 = 56;
     pub const SETFSGID: u16 = 57;
+    pub const RMDIR: u16 = 58;
     /// One past the highest id.
-    pub const COUNT: u16 = 58;
+    pub const COUNT: u16 = 59;
 }
 
 /// Every captured syscall by name, as Falco's `evt.type` spells it.
@@ -99,6 +100,7 @@ pub const NAMES: &[(&str, u16)] = &[
     ("symlinkat", handler::SYMLINKAT),
     ("unlink", handler::UNLINK),
     ("unlinkat", handler::UNLINKAT),
+    ("rmdir", handler::RMDIR),
     ("rename", handler::RENAME),
     ("renameat", handler::RENAMEAT),
     ("renameat2", handler::RENAMEAT2),
@@ -213,7 +215,7 @@ pub const fn spec_for(h: u16) -> SyscallSpec {
         ACCEPT | ACCEPT4 => spec(h, 0, 0, 0, 0, FD_FROM_RET, 0),
         LISTEN | RECVFROM => spec(h, 0, 0, 0, 0, 1, 0),
         SENDTO => spec(h, 0, 0, 5, 6, 1, 0),
-        CHMOD | UNLINK | MKDIR | UMOUNT2 => spec(h, 1, 0, 0, 0, 0, 0),
+        CHMOD | UNLINK | RMDIR | MKDIR | UMOUNT2 => spec(h, 1, 0, 0, 0, 0, 0),
         FCHMOD | SETNS | DUP | DUP2 | DUP3 => spec(h, 0, 0, 0, 0, 1, 0),
         FCHMODAT | FCHMODAT2 | UNLINKAT | MKDIRAT => spec(h, 2, 0, 0, 0, 0, 0),
         LINK | RENAME | SYMLINK => spec(h, 1, 2, 0, 0, 0, 0),
@@ -257,6 +259,7 @@ pub const X86_64: &[(u32, u16)] = {
         (88, SYMLINK),
         (266, SYMLINKAT),
         (87, UNLINK),
+        (84, RMDIR),
         (263, UNLINKAT),
         (82, RENAME),
         (264, RENAMEAT),

@@ -101,7 +101,8 @@ fn step(w: &mut Walk, buf: &mut [u8; 2 * HALF]) -> Result<(), ReadError> {
     }
     let d = Dentry(w.dentry as *const u8);
     let parent = d.parent()?;
-    if parent.0 as u64 == w.dentry {
+    let pseudo = parent.0 as u64 == w.dentry;
+    if pseudo && w.pos != HALF as u64 {
         w.state = DONE;
         return Ok(());
     }
@@ -119,6 +120,12 @@ fn step(w: &mut Walk, buf: &mut [u8; 2 * HALF]) -> Result<(), ReadError> {
         let buf = buf.as_mut_ptr();
         bpf_probe_read_kernel(buf.add(at + 1).cast(), (len & 255) as u32, name.cast());
         *buf.add(at) = b'/';
+    }
+    if pseudo {
+        // A file of an internal mount (memfd, anonymous inode) is its own
+        // parent: its name is the whole path, as `d_path` shows it.
+        w.state = DONE;
+        return Ok(());
     }
     w.dentry = parent.0 as u64;
     Ok(())

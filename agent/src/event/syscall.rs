@@ -142,6 +142,10 @@ pub(super) fn decode_syscall(rec: &SyscallEvent) -> Result<Syscall, DecodeError>
             path: str1,
             flags: 0,
         },
+        h::RMDIR => SyscallArgs::Unlink {
+            path: str1,
+            flags: 0x200, // AT_REMOVEDIR: what unlinkat says for the same act
+        },
         h::UNLINKAT => SyscallArgs::Unlink {
             path: str1,
             flags: a[2] as u32,
