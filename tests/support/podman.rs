@@ -41,7 +41,7 @@ impl PodmanContainer {
         for applet in ["sh", "sleep", "cp", "true", "echo", "cat", "chmod"] {
             let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
         }
-        let tar = Command::new("tar")
+        let mut tar = Command::new("tar")
             .arg("-C")
             .arg(&root)
             .args(["-cf", "-", "."])
@@ -50,9 +50,10 @@ impl PodmanContainer {
             .expect("tar");
         let import = Command::new("podman")
             .args(["import", "-", &tag])
-            .stdin(tar.stdout.expect("tar stdout"))
+            .stdin(tar.stdout.take().expect("tar stdout"))
             .output()
             .expect("podman import");
+        let _ = tar.wait();
         let _ = std::fs::remove_dir_all(&root);
         assert!(import.status.success(), "podman import failed: {import:?}");
         let container = PodmanContainer {
