@@ -9,7 +9,9 @@
 pub mod cli;
 pub mod config;
 pub mod container;
+pub mod context;
 pub mod event;
 pub mod output;
 pub mod pipeline;
+pub mod process;
 pub mod sensor;

@@ -124,7 +124,7 @@ impl EventKind {
 }
 
 /// A successful exec.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Exec {
     /// The path handed to exec, as the kernel saw it.
     pub filename: String,

@@ -279,6 +279,46 @@ impl Sensor {
     }
 }
 
+/// Only the no-op `sys_enter` program, attached: the floor every syscall
+/// hook pays, for benchmarks. Dropping it detaches the program.
+pub struct EmptyProbe {
+    _ebpf: Ebpf,
+}
+
+impl EmptyProbe {
+    pub fn attach() -> Result<EmptyProbe, SensorError> {
+        if EBPF_OBJECT.is_empty() {
+            return Err(SensorError::NoObject);
+        }
+        raise_memlock_limit();
+        let kernel_btf = btf::Btf::from_sys_fs().map_err(Box::new)?;
+        let (offsets, _) = resolve_offsets(&kernel_btf)?;
+        let mut ebpf = EbpfLoader::new()
+            .override_global("OFFSETS", &offsets, true)
+            .override_global("SETTINGS", &Settings::DEFAULT, true)
+            .map_max_entries("EVENTS", 4096)
+            .load(EBPF_OBJECT)
+            .map_err(Box::new)?;
+        let name = "empty_sys_enter";
+        let program: &mut RawTracePoint = ebpf
+            .program_mut(name)
+            .ok_or(SensorError::MissingProgram(name))?
+            .try_into()
+            .map_err(|source| SensorError::Program {
+                program: name,
+                source: Box::new(source),
+            })?;
+        program
+            .load()
+            .and_then(|()| program.attach("sys_enter").map(drop))
+            .map_err(|source| SensorError::Program {
+                program: name,
+                source: Box::new(source),
+            })?;
+        Ok(EmptyProbe { _ebpf: ebpf })
+    }
+}
+
 fn raise_memlock_limit() {
     let limit = libc::rlimit {
         rlim_cur: libc::RLIM_INFINITY,

@@ -1,0 +1,10 @@
+//! A no-op program on `sys_enter`, attached only by the sensor benchmark to
+//! measure the floor: the cost of the kernel's syscall-tracepoint slow path
+//! with a program that does nothing.
+
+use aya_ebpf::{macros::raw_tracepoint, programs::RawTracePointContext};
+
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn empty_sys_enter(_ctx: RawTracePointContext) -> i32 {
+    0
+}
