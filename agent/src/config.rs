@@ -7,11 +7,55 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::container::registry::ContainerConfig;
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub sensor: SensorConfig,
+    pub rules: RulesConfig,
+    pub process: ProcessTableConfig,
+    pub container: ContainerConfig,
     pub output: OutputConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Load the rules embedded in the binary.
+    pub default_rules: bool,
+    /// Rule files loaded after the defaults (or alone).
+    pub files: Vec<PathBuf>,
+    /// Capture only the syscalls loaded rules need (else `sensor.capture`).
+    pub capture_what_rules_need: bool,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            default_rules: true,
+            files: Vec::new(),
+            capture_what_rules_need: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessTableConfig {
+    /// Hard cap on processes tracked (evictions are counted).
+    pub max_entries: usize,
+    /// How long an exited process stays resolvable for late events (ms).
+    pub exit_grace_ms: u64,
+}
+
+impl Default for ProcessTableConfig {
+    fn default() -> Self {
+        ProcessTableConfig {
+            max_entries: 65_536,
+            exit_grace_ms: 5_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,6 +107,8 @@ pub struct OutputConfig {
     /// Records waiting for the output writer; beyond this they are dropped
     /// and counted (the hot path never waits for stdout).
     pub queue: usize,
+    /// Also print every (enriched) event, not only alerts.
+    pub events: bool,
 }
 
 impl Default for OutputConfig {
@@ -70,6 +116,7 @@ impl Default for OutputConfig {
         OutputConfig {
             format: OutputFormat::Json,
             queue: 65_536,
+            events: false,
         }
     }
 }

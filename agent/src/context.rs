@@ -1,6 +1,7 @@
-//! The enrichment context the rule engine evaluates against, besides the
-//! event itself. (Spec for the rules helper; the agent's process table and
-//! container registry will implement `Context`.)
+//! The enriched view of an event that judges read besides the event
+//! itself: the process (from the `process` room's table) and the container
+//! (from the `container` room's registry), behind the [`Context`] trait
+//! the pipeline implements over both.
 
 use std::collections::BTreeMap;
 
@@ -34,7 +35,7 @@ pub struct ProcessInfo {
     pub group_name: Option<String>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PodMeta {
     pub name: String,
     pub namespace: String,
@@ -43,7 +44,7 @@ pub struct PodMeta {
 }
 
 /// Container metadata (from the runtime API); `id == "host"` for host processes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ContainerInfo {
     pub id: String,      // full 64-hex id, or "host"
     pub runtime: String, // docker, containerd, cri-o, podman, runc, host

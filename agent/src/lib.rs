@@ -6,6 +6,7 @@
 //! enrich → judge) → `output` (JSON lines, text). `config` and `cli` sit
 //! beside the flow.
 
+pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod container;
@@ -14,4 +15,5 @@ pub mod event;
 pub mod output;
 pub mod pipeline;
 pub mod process;
+pub mod rules;
 pub mod sensor;

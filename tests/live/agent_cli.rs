@@ -16,7 +16,7 @@ fn kestrel_run_prints_exec_json_lines_and_stops_cleanly_on_sigterm() {
         return;
     }
     let mut agent = Command::new(env!("CARGO_BIN_EXE_kestrel"))
-        .args(["run", "--output", "json"])
+        .args(["run", "--output", "json", "--events"])
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())

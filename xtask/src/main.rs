@@ -8,6 +8,9 @@
 //! * `test` sets up, then checks formatting, lints with `-D warnings`, and
 //!   runs every test, live eBPF tests included.
 //! * `bench` runs the benchmarks and prints their figures.
+//! * `build-arm64` cross-builds the agent (and its eBPF object) for
+//!   `aarch64-unknown-linux-gnu`; `test` does it too, after the tests.
+//! * `fuzz` runs the decoder's fuzz target (agent/fuzz) with cargo-fuzz.
 
 mod bench;
 mod setup;
@@ -47,6 +50,14 @@ enum Task {
     Bench {
         #[command(subcommand)]
         which: bench::Which,
+    },
+    /// Cross-build the agent for aarch64-unknown-linux-gnu (installs the target and linker).
+    BuildArm64,
+    /// Fuzz the event decoder (cargo-fuzz, nightly; installs cargo-fuzz if missing).
+    Fuzz {
+        /// Seconds to fuzz for.
+        #[arg(long, default_value_t = 60)]
+        secs: u64,
     },
 }
 
@@ -93,9 +104,17 @@ fn main() -> anyhow::Result<()> {
             setup::clippy_ebpf()?;
             let mut test = vec!["test", "--workspace"];
             test.extend(args.iter().map(String::as_str));
-            cargo(&test)
+            cargo(&test)?;
+            setup::cross_arm64()?;
+            setup::build_arm64()
         }
         Task::Bench { which } => bench::run(which),
+        Task::BuildArm64 => {
+            setup::build_tools()?;
+            setup::cross_arm64()?;
+            setup::build_arm64()
+        }
+        Task::Fuzz { secs } => bench::fuzz(secs),
     }
 }
 

@@ -209,3 +209,128 @@ pub fn clippy_ebpf() -> anyhow::Result<()> {
             .env_remove("CARGO"),
     )
 }
+
+// ---- cross-building for arm64, fuzzing ----
+
+/// The arm64 target the agent is cross-built for.
+pub const ARM64_TARGET: &str = "aarch64-unknown-linux-gnu";
+/// Debian's cross gcc, used as the arm64 linker (and C compiler).
+const ARM64_GCC: &str = "aarch64-linux-gnu-gcc";
+/// Debian package that provides [`ARM64_GCC`].
+const ARM64_GCC_PACKAGE: &str = "gcc-aarch64-linux-gnu";
+/// The cargo-fuzz `xtask fuzz` installs when missing.
+const CARGO_FUZZ: &str = "cargo-fuzz";
+
+/// Install the Debian `packages` that are missing (apt-get), saying why
+/// (`purpose`); say so and do nothing when all are present.
+pub fn debian_packages(purpose: &str, packages: &[&str]) -> anyhow::Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !dpkg_installed(p))
+        .collect();
+    if missing.is_empty() {
+        step(&format!("{purpose}: present ({})", packages.join(", ")));
+        return Ok(());
+    }
+    let env = [("DEBIAN_FRONTEND", "noninteractive")];
+    run(
+        "apt-get update",
+        Command::new("apt-get").arg("update").envs(env),
+    )?;
+    run(
+        &format!("installing {purpose}: {}", missing.join(", ")),
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing)
+            .envs(env),
+    )
+}
+
+/// What cross-building the agent for arm64 needs: the Rust standard library
+/// for `aarch64-unknown-linux-gnu` (for the toolchain cargo runs with) and
+/// Debian's aarch64 cross gcc as the linker. The eBPF object needs nothing
+/// more: aya-build builds it for `bpfel-unknown-none` with
+/// `bpf_target_arch` taken from the target being built.
+pub fn cross_arm64() -> anyhow::Result<()> {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == ARM64_TARGET) {
+        step(&format!("rust target {ARM64_TARGET}: present"));
+    } else {
+        run(
+            &format!("installing the rust target {ARM64_TARGET}"),
+            Command::new("rustup").args(["target", "add", ARM64_TARGET]),
+        )?;
+    }
+    debian_packages("the arm64 cross linker", &[ARM64_GCC_PACKAGE])
+}
+
+/// Cross-build the agent (userspace and its embedded eBPF object) for arm64
+/// in the debug profile, then check the binary really is an aarch64 ELF.
+/// Set-up (`build_tools`, `cross_arm64`) must have run.
+pub fn build_arm64() -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let target_env = ARM64_TARGET.to_uppercase().replace('-', "_");
+    let args = ["build", "--package", "kestrel", "--target", ARM64_TARGET];
+    step(&format!(
+        "cargo {} (linker {ARM64_GCC}; eBPF object built with bpf_target_arch=\"aarch64\")",
+        args.join(" ")
+    ));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(args)
+        .env(format!("CARGO_TARGET_{target_env}_LINKER"), ARM64_GCC)
+        .env(format!("CC_{}", ARM64_TARGET.replace('-', "_")), ARM64_GCC);
+    apply_toolchain_env(&mut cmd);
+    let status = cmd.status().context("running cargo build for arm64")?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+    let binary = Path::new(&target_dir)
+        .join(ARM64_TARGET)
+        .join("debug")
+        .join("kestrel");
+    let machine = elf_machine(&binary)?;
+    if machine != EM_AARCH64 {
+        bail!(
+            "{} is an ELF for machine {machine}, not aarch64 ({EM_AARCH64})",
+            binary.display()
+        );
+    }
+    step(&format!(
+        "arm64 build: {} is an aarch64 ELF (e_machine {EM_AARCH64}); took {:.0} s",
+        binary.display(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+/// ELF `e_machine` of AArch64.
+const EM_AARCH64: u16 = 183;
+
+/// The `e_machine` field of the (little-endian) ELF file at `path`.
+fn elf_machine(path: &Path) -> anyhow::Result<u16> {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .with_context(|| format!("reading the ELF header of {}", path.display()))?;
+    if &bytes[..4] != b"\x7fELF" || bytes[5] != 1 {
+        bail!("{} is not a little-endian ELF file", path.display());
+    }
+    Ok(u16::from_le_bytes([bytes[18], bytes[19]]))
+}
+
+/// Install cargo-fuzz when `cargo fuzz` is missing.
+pub fn cargo_fuzz() -> anyhow::Result<()> {
+    if quiet(Command::new("cargo").args(["fuzz", "--version"])) {
+        step(&format!("{CARGO_FUZZ}: present"));
+        return Ok(());
+    }
+    run(
+        &format!("installing {CARGO_FUZZ} (a few minutes)"),
+        Command::new("cargo").args(["install", CARGO_FUZZ, "--locked"]),
+    )
+}

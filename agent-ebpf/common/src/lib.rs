@@ -34,8 +34,12 @@ pub mod kind {
     pub const SYSCALL: u16 = 4;
     /// A cgroup used a syscall for the first time ([`super::FirstSyscallEvent`]).
     pub const FIRST_SYSCALL: u16 = 5;
+    /// A cgroup v2 directory was created ([`super::CgroupEvent`]).
+    pub const CGROUP_MKDIR: u16 = 6;
+    /// A cgroup v2 directory was removed ([`super::CgroupEvent`]).
+    pub const CGROUP_RMDIR: u16 = 7;
     /// One past the highest kind; sizes per-kind counter arrays.
-    pub const COUNT: u32 = 6;
+    pub const COUNT: u32 = 8;
 }
 
 /// Bits of [`ExecEvent::flags`].
@@ -271,6 +275,20 @@ impl Settings {
     };
 }
 
+/// A cgroup v2 directory created or removed: its id and path (relative to
+/// the cgroup2 mount), so userspace learns new containers' cgroups before
+/// their first process runs.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CgroupEvent {
+    pub header: Header,
+    /// The new cgroup's id (`kernfs_node.id`: the directory's inode).
+    pub cgroup_id: u64,
+    pub path_len: u16,
+    pub _pad0: [u16; 3],
+    pub path: [u8; STR_LEN],
+}
+
 /// Per-cgroup syscall profile: one bit per syscall number.
 pub const PROFILE_WORDS: usize = (MAX_SYSCALLS / 64) as usize;
 
@@ -365,6 +383,11 @@ pub struct Offsets {
     pub sk_v6_rcv_saddr: u32,
     pub sk_type: u32,
     pub sk_protocol: u32,
+    // Cgroups.
+    pub cgroup_kn: u32,
+    pub cgroup_root: u32,
+    pub kernfs_id: u32,
+    pub cgroup_root_hierarchy_id: u32,
 }
 
 impl Offsets {
@@ -400,6 +423,7 @@ const _: () = assert!(core::mem::size_of::<SockTuple>() == 48);
 const _: () =
     assert!(core::mem::size_of::<SyscallEvent>() == 64 + 16 + 48 + 8 + 48 + ADDR_LEN + 3 * STR_LEN);
 const _: () = assert!(core::mem::size_of::<FirstSyscallEvent>() == 72);
+const _: () = assert!(core::mem::size_of::<CgroupEvent>() == 64 + 16 + STR_LEN);
 const _: () = assert!(core::mem::size_of::<ForkEvent>() == 72);
 const _: () = assert!(core::mem::size_of::<ExitEvent>() == 72);
 const _: () = assert!(core::mem::size_of::<Offsets>().is_multiple_of(4));

@@ -1,6 +1,7 @@
 //! One file per probe family. Each entry point is a thin wrapper that calls
 //! a `try_*` function and turns its error into a counted loss.
 
+pub mod cgroup;
 pub mod empty;
 pub mod exec;
 pub mod exit;

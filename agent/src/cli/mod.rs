@@ -1,5 +1,6 @@
 //! The command line: one binary, subcommands for the daemon and its tools.
 
+mod rules;
 mod run;
 
 use std::path::PathBuf;
@@ -21,8 +22,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the agent: load the eBPF sensor and print records on stdout.
+    /// Run the agent: load the eBPF sensor, judge events, print alerts on stdout.
     Run(RunArgs),
+    /// Rule files: check them, list the fields rules can use.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -39,6 +43,29 @@ pub struct RunArgs {
     /// Ring buffer size in bytes (power of two).
     #[arg(long)]
     pub ring_bytes: Option<u32>,
+    /// Rule files to load after the embedded defaults.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Load only the `--rules` files, not the embedded defaults.
+    #[arg(long)]
+    pub no_default_rules: bool,
+    /// Also print every event (enriched), not only alerts.
+    #[arg(long)]
+    pub events: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate rule files: errors with file:line:col (exit 1), then a summary.
+    Check {
+        /// Rule files, loaded in order (later ones may append/override).
+        paths: Vec<PathBuf>,
+        /// Check the files on top of the embedded defaults.
+        #[arg(long)]
+        with_defaults: bool,
+    },
+    /// List every field rules can use, with whether it has a value today.
+    Fields,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,10 +90,25 @@ pub fn main() -> anyhow::Result<std::process::ExitCode> {
             if let Some(bytes) = args.ring_bytes {
                 config.sensor.ring_bytes = bytes;
             }
+            config.rules.files.extend(args.rules);
+            if args.no_default_rules {
+                config.rules.default_rules = false;
+            }
+            if args.events {
+                config.output.events = true;
+            }
             config
                 .validate()
                 .map_err(|message| anyhow::anyhow!("invalid configuration: {message}"))?;
             run::run(config)?;
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Command::Rules(RulesCommand::Check {
+            paths,
+            with_defaults,
+        }) => rules::check(&paths, with_defaults),
+        Command::Rules(RulesCommand::Fields) => {
+            rules::fields();
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Defaults) => {

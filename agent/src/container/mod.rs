@@ -12,3 +12,4 @@ pub mod cgroup_ids;
 pub mod cgroup_path;
 pub mod docker;
 pub mod meta;
+pub mod registry;

@@ -1,11 +1,11 @@
 //! Raw ring-buffer record → [`Event`].
 
 use kestrel_common::{
-    ARGS_LEN, ExecEvent, ExitEvent, FILENAME_LEN, FirstSyscallEvent, ForkEvent,
+    ARGS_LEN, CgroupEvent, ExecEvent, ExitEvent, FILENAME_LEN, FirstSyscallEvent, ForkEvent,
     Header as RawHeader, MAX_ARGS, STR_LEN, SyscallEvent, exe_flags, exec_flags, exit_flags, kind,
 };
 
-use super::model::{Comm, Event, EventBody, Exec, Exit, FirstSyscall, Fork, Header};
+use super::model::{CgroupChange, Comm, Event, EventBody, Exec, Exit, FirstSyscall, Fork, Header};
 use super::syscall::decode_syscall;
 
 /// Why a record could not be decoded. Each is counted by the caller.
@@ -98,6 +98,8 @@ impl Decoder {
             kind::EXIT => ("exit", std::mem::size_of::<ExitEvent>()),
             kind::SYSCALL => ("syscall", std::mem::size_of::<SyscallEvent>()),
             kind::FIRST_SYSCALL => ("first_syscall", std::mem::size_of::<FirstSyscallEvent>()),
+            kind::CGROUP_MKDIR => ("cgroup_mkdir", std::mem::size_of::<CgroupEvent>()),
+            kind::CGROUP_RMDIR => ("cgroup_rmdir", std::mem::size_of::<CgroupEvent>()),
             other => return Err(DecodeError::UnknownKind(other)),
         };
         if bytes.len() < need {
@@ -125,6 +127,14 @@ impl Decoder {
             kind::SYSCALL => {
                 let rec: SyscallEvent = read_pod(bytes).ok_or(short)?;
                 EventBody::Syscall(decode_syscall(&rec)?)
+            }
+            kind::CGROUP_MKDIR | kind::CGROUP_RMDIR => {
+                let rec: CgroupEvent = read_pod(bytes).ok_or(short)?;
+                EventBody::Cgroup(CgroupChange {
+                    created: raw.kind == kind::CGROUP_MKDIR,
+                    id: rec.cgroup_id,
+                    path: bounded_str(&rec.path, rec.path_len, "path_len")?,
+                })
             }
             kind::FIRST_SYSCALL => {
                 let rec: FirstSyscallEvent = read_pod(bytes).ok_or(short)?;

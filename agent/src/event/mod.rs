@@ -11,7 +11,7 @@ mod syscall;
 
 pub use decode::{DecodeError, Decoder};
 pub use model::{
-    Comm, Event, EventBody, EventKind, Exec, Exit, FirstSyscall, Fork, Header, SockAddr, SockTuple,
-    Syscall, SyscallArgs,
+    CgroupChange, Comm, Event, EventBody, EventKind, Exec, Exit, FirstSyscall, Fork, Header,
+    SockAddr, SockTuple, Syscall, SyscallArgs,
 };
 pub use syscall::parse_sockaddr;

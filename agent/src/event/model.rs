@@ -101,15 +101,18 @@ pub enum EventKind {
     Syscall,
     /// A cgroup used a syscall for the first time.
     FirstSyscall,
+    /// A cgroup v2 directory was created or removed.
+    Cgroup,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::Exec,
         EventKind::Fork,
         EventKind::Exit,
         EventKind::Syscall,
         EventKind::FirstSyscall,
+        EventKind::Cgroup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +122,7 @@ impl EventKind {
             EventKind::Exit => "exit",
             EventKind::Syscall => "syscall",
             EventKind::FirstSyscall => "first_syscall",
+            EventKind::Cgroup => "cgroup",
         }
     }
 }
@@ -365,6 +369,17 @@ pub struct FirstSyscall {
     pub name: String,
 }
 
+/// A cgroup v2 directory created or removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CgroupChange {
+    /// True for mkdir, false for rmdir.
+    pub created: bool,
+    /// The cgroup's id (inode of its directory).
+    pub id: u64,
+    /// Path relative to the cgroup2 mount, starting with `/`.
+    pub path: String,
+}
+
 /// The kind-specific part of an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -374,6 +389,7 @@ pub enum EventBody {
     Exit(Exit),
     Syscall(Syscall),
     FirstSyscall(FirstSyscall),
+    Cgroup(CgroupChange),
 }
 
 /// One decoded kernel event.
@@ -393,6 +409,7 @@ impl Event {
             EventBody::Exit(_) => EventKind::Exit,
             EventBody::Syscall(_) => EventKind::Syscall,
             EventBody::FirstSyscall(_) => EventKind::FirstSyscall,
+            EventBody::Cgroup(_) => EventKind::Cgroup,
         }
     }
 
@@ -406,6 +423,8 @@ impl Event {
             EventBody::Exit(_) => "procexit",
             EventBody::Syscall(s) => s.name,
             EventBody::FirstSyscall(_) => "first_syscall",
+            EventBody::Cgroup(c) if c.created => "cgroup_mkdir",
+            EventBody::Cgroup(_) => "cgroup_rmdir",
         }
     }
 }

@@ -16,18 +16,35 @@ use std::{
 
 use tokio::sync::mpsc;
 
-use crate::{config::OutputFormat, event::Event};
+use crate::{alert::record::Alert, config::OutputFormat, context::ContainerInfo, event::Event};
+
+/// What goes out on stdout: alerts, and events when asked for.
+#[derive(Debug)]
+pub enum Record {
+    Event(Box<EnrichedEvent>),
+    Alert(Box<Alert>),
+}
+
+/// An event with the container it happened in (once known).
+#[derive(Debug, serde::Serialize)]
+pub struct EnrichedEvent {
+    #[serde(flatten)]
+    pub event: Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<Arc<ContainerInfo>>,
+}
 
 /// The sending side, owned by the hot path.
+#[derive(Clone)]
 pub struct OutputQueue {
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<Record>,
     dropped: Arc<AtomicU64>,
 }
 
 impl OutputQueue {
     /// Queue a record; on a full queue drop it and count.
-    pub fn push(&self, event: Event) {
-        if self.tx.try_send(event).is_err() {
+    pub fn push(&self, record: Record) {
+        if self.tx.try_send(record).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -43,7 +60,7 @@ impl OutputQueue {
 }
 
 /// Create a queue and the writer task's receiving end.
-pub fn queue(capacity: usize) -> (OutputQueue, mpsc::Receiver<Event>) {
+pub fn queue(capacity: usize) -> (OutputQueue, mpsc::Receiver<Record>) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     (
         OutputQueue {
@@ -58,7 +75,7 @@ pub fn queue(capacity: usize) -> (OutputQueue, mpsc::Receiver<Event>) {
 /// it blocks on the writer). Flushes whenever the queue runs empty, so lines
 /// appear promptly at low rates and in big writes at high rates.
 pub fn write_records<W: Write>(
-    mut rx: mpsc::Receiver<Event>,
+    mut rx: mpsc::Receiver<Record>,
     format: OutputFormat,
     out: W,
 ) -> std::io::Result<()> {
@@ -78,17 +95,24 @@ pub fn write_records<W: Write>(
 }
 
 /// Render one record as a line (with the trailing newline).
-pub fn format_record(event: &Event, format: OutputFormat, line: &mut Vec<u8>) {
+pub fn format_record(record: &Record, format: OutputFormat, line: &mut Vec<u8>) {
     match format {
         OutputFormat::Json => {
+            let written = match record {
+                Record::Event(e) => serde_json::to_writer(&mut *line, e),
+                Record::Alert(a) => serde_json::to_writer(&mut *line, a),
+            };
             // Serialising our own plain types cannot fail; if it ever did,
             // the line says so instead of vanishing.
-            if serde_json::to_writer(&mut *line, event).is_err() {
+            if written.is_err() {
                 line.clear();
                 line.extend_from_slice(b"{\"error\":\"unserialisable record\"}");
             }
         }
-        OutputFormat::Text => text::format_event(event, line),
+        OutputFormat::Text => match record {
+            Record::Event(e) => text::format_event(&e.event, line),
+            Record::Alert(a) => text::format_alert(a, line),
+        },
     }
     line.push(b'\n');
 }

@@ -2,7 +2,34 @@
 
 use std::io::Write as _;
 
-use crate::event::{Event, EventBody};
+use crate::{
+    alert::record::Alert,
+    event::{Event, EventBody},
+};
+
+/// `2026-01-02T03:04:05.123Z Warning Terminal shell in container [c0ffee12 web]
+/// bash(42) < runc(40) < containerd-shim(12): <rule output>`
+pub fn format_alert(a: &Alert, line: &mut Vec<u8>) {
+    let time = a.time.get(..23).unwrap_or(&a.time);
+    let _ = write!(line, "{time}Z {:?} {} [", a.priority, a.rule);
+    if a.container.id == "host" {
+        line.extend_from_slice(b"host");
+    } else {
+        let short = a.container.id.get(..12).unwrap_or(&a.container.id);
+        let _ = write!(line, "{short}");
+        if let Some(name) = &a.container.name {
+            let _ = write!(line, " {name}");
+        }
+    }
+    let _ = write!(line, "] {}({})", a.process.name, a.process.pid);
+    for anc in &a.process.ancestors {
+        let _ = write!(line, " < {}({})", anc.name, anc.pid);
+    }
+    let _ = write!(line, ": {}", a.output);
+    if let Some(d) = &a.dedup {
+        let _ = write!(line, " (x{} since {})", d.count, d.first_seen);
+    }
+}
 
 /// `15:04:05.123456 exec pid=42 ppid=7 uid=0 cg=1234 bash: /bin/ls ls -la`
 pub fn format_event(event: &Event, line: &mut Vec<u8>) {
@@ -51,5 +78,12 @@ pub fn format_event(event: &Event, line: &mut Vec<u8>) {
             write!(line, " = {}", s.ret)
         }
         EventBody::FirstSyscall(f) => write!(line, " first use of {} ({})", f.name, f.nr),
+        EventBody::Cgroup(c) => write!(
+            line,
+            " cgroup {} {} id={}",
+            if c.created { "mkdir" } else { "rmdir" },
+            c.path,
+            c.id
+        ),
     };
 }

@@ -256,7 +256,9 @@ impl ProcessTable {
             EventBody::Fork(f) => self.on_fork(h, f),
             EventBody::Exec(e) => self.on_exec(h, e),
             EventBody::Exit(x) => self.on_exit(h, x),
-            EventBody::Syscall(_) | EventBody::FirstSyscall(_) => self.touch(h.tgid),
+            EventBody::Syscall(_) | EventBody::FirstSyscall(_) | EventBody::Cgroup(_) => {
+                self.touch(h.tgid)
+            }
         }
     }
 

@@ -41,6 +41,8 @@ fn kind_name(k: u32) -> &'static str {
         kind::EXIT => "exit",
         kind::SYSCALL => "syscall",
         kind::FIRST_SYSCALL => "first_syscall",
+        kind::CGROUP_MKDIR => "cgroup_mkdir",
+        kind::CGROUP_RMDIR => "cgroup_rmdir",
         _ => "other",
     }
 }

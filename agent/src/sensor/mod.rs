@@ -34,6 +34,8 @@ const BTF_PROGRAMS: &[(&str, &str)] = &[
     ("sched_process_exec", "sched_process_exec"),
     ("sched_process_fork", "sched_process_fork"),
     ("sched_process_exit", "sched_process_exit"),
+    ("cgroup_mkdir", "cgroup_mkdir"),
+    ("cgroup_rmdir", "cgroup_rmdir"),
 ];
 
 /// Raw tracepoint programs (the syscall dispatcher).

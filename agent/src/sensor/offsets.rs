@@ -203,6 +203,10 @@ pub fn resolve_offsets(btf: &Btf) -> Result<(Offsets, MissingOptional), Box<Offs
         ),
         sk_type: r.optional("sock", &["sk_type"], "socket type"),
         sk_protocol: r.optional("sock", &["sk_protocol"], "socket protocol"),
+        cgroup_kn: r.get("cgroup", "kn")?,
+        cgroup_root: r.get("cgroup", "root")?,
+        kernfs_id: r.get("kernfs_node", "id")?,
+        cgroup_root_hierarchy_id: r.get("cgroup_root", "hierarchy_id")?,
     };
     // `struct sock` starts with `struct sock_common __sk_common`.
     if let Ok(Some(off)) = btf.try_member_offset("sock", "__sk_common")

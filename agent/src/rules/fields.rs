@@ -1,0 +1,2312 @@
+//! The field catalog: the one table that says which field names exist, their
+//! type and argument, whether the sensor can supply them today, and how each
+//! reads its value from the event and the enrichment context.
+//!
+//! Extending: add a row to [`CATALOG`] (and, for syscall arguments, to
+//! [`EVT_ARGS`]); a field the event model cannot supply yet gets
+//! `Avail::NotYet` and the `none` getter, so rules using it load and
+//! evaluate to "no value".
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use crate::context::{ContainerInfo, Context, ProcessInfo};
+use crate::event::{Event, EventBody, Exec};
+
+use super::evttypes::Kind;
+
+/// A field's value type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    Str,
+    Int,
+    Bool,
+}
+
+impl Ty {
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Str => "string",
+            Ty::Int => "number",
+            Ty::Bool => "bool",
+        }
+    }
+}
+
+/// What argument a field takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgSpec {
+    None,
+    /// `[n]`, optional: without it the field is multi-valued ("any").
+    OptIndex,
+    /// `[key]` or `.key`, required.
+    Key,
+    /// `[key]` or `.key` or `[n]`, required (evt.arg).
+    KeyOrIndex,
+}
+
+/// Whether the sensor supplies the field today.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Avail {
+    Now,
+    /// Needs event kinds or enrichment the sensor does not have yet.
+    NotYet,
+    /// Depends on the argument (evt.arg.*): see [`EVT_ARGS`].
+    ByArg,
+}
+
+/// A parsed field argument.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FieldArg {
+    None,
+    Index(u32),
+    Key(String),
+}
+
+/// Reads a field's value into `out`; writes nothing for "no value".
+pub type Getter = fn(&Src<'_>, &FieldArg, &mut Out<'_>);
+
+/// One row of the catalog.
+#[derive(Debug)]
+pub struct FieldDef {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub arg: ArgSpec,
+    pub avail: Avail,
+    pub desc: &'static str,
+    pub get: Getter,
+}
+
+impl FieldDef {
+    /// Whether this field (with this argument) has a value source today.
+    pub fn captured(&self, arg: &FieldArg) -> bool {
+        match self.avail {
+            Avail::Now => true,
+            Avail::NotYet => false,
+            Avail::ByArg => match arg {
+                FieldArg::Key(k) => EVT_ARGS.iter().any(|a| a.name == k && a.kind.is_captured()),
+                FieldArg::Index(i) => EVT_ARGS
+                    .iter()
+                    .filter(|a| a.kind.is_captured())
+                    .any(|a| a.index == *i),
+                FieldArg::None => true,
+            },
+        }
+    }
+}
+
+/// The state of one extracted value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum State {
+    #[default]
+    Absent,
+    Str,
+    Int,
+    Bool,
+    /// Several strings (`list[..list_len]`): "any of" semantics.
+    List,
+    /// Several numbers (`ints`): "any of" semantics.
+    IntList,
+}
+
+/// An extracted value; buffers are reused from event to event.
+#[derive(Clone, Debug, Default)]
+pub struct Val {
+    pub state: State,
+    pub num: i64,
+    pub s: String,
+    pub list: Vec<String>,
+    pub list_len: usize,
+    pub ints: Vec<i64>,
+}
+
+impl Val {
+    pub fn reset(&mut self) {
+        self.state = State::Absent;
+        self.list_len = 0;
+        self.ints.clear();
+    }
+
+    pub fn is_present(&self) -> bool {
+        self.state != State::Absent
+    }
+
+    /// Whether `f` holds for any string value (numbers are not strings).
+    #[inline]
+    pub fn any_str(&self, mut f: impl FnMut(&str) -> bool) -> bool {
+        match self.state {
+            State::Str => f(&self.s),
+            State::List => self.list[..self.list_len].iter().any(|s| f(s)),
+            _ => false,
+        }
+    }
+
+    /// Whether `f` holds for any numeric value (bools are 0/1).
+    #[inline]
+    pub fn any_int(&self, mut f: impl FnMut(i64) -> bool) -> bool {
+        match self.state {
+            State::Int | State::Bool => f(self.num),
+            State::IntList => self.ints.iter().any(|&n| f(n)),
+            _ => false,
+        }
+    }
+
+    /// The value as text for outputs (None: `<NA>`).
+    pub fn render(&self) -> Option<String> {
+        match self.state {
+            State::Absent => None,
+            State::Str => Some(self.s.clone()),
+            State::Int => Some(self.num.to_string()),
+            State::Bool => Some(if self.num != 0 { "true" } else { "false" }.to_string()),
+            State::List => Some(self.list[..self.list_len].join(",")),
+            State::IntList => Some(
+                self.ints
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        }
+    }
+}
+
+/// Writer for a getter.
+pub struct Out<'v> {
+    pub v: &'v mut Val,
+}
+
+impl Out<'_> {
+    pub fn str(&mut self, s: &str) {
+        self.v.s.clear();
+        self.v.s.push_str(s);
+        self.v.state = State::Str;
+    }
+
+    /// Starts an empty string value to be written with `buf()`.
+    pub fn buf(&mut self) -> &mut String {
+        if self.v.state != State::Str {
+            self.v.s.clear();
+            self.v.state = State::Str;
+        }
+        &mut self.v.s
+    }
+
+    pub fn int(&mut self, n: i64) {
+        self.v.num = n;
+        self.v.state = State::Int;
+    }
+
+    pub fn boolean(&mut self, b: bool) {
+        self.v.num = i64::from(b);
+        self.v.state = State::Bool;
+    }
+
+    /// Adds one string to a multi-valued result.
+    pub fn push(&mut self, s: &str) {
+        let v = &mut *self.v;
+        if v.state != State::List {
+            v.state = State::List;
+            v.list_len = 0;
+        }
+        if v.list_len < v.list.len() {
+            v.list[v.list_len].clear();
+            v.list[v.list_len].push_str(s);
+        } else {
+            v.list.push(s.to_string());
+        }
+        v.list_len += 1;
+    }
+
+    /// Adds one string, written by `f`, to a multi-valued result.
+    pub fn push_with(&mut self, f: impl FnOnce(&mut String)) {
+        let v = &mut *self.v;
+        if v.state != State::List {
+            v.state = State::List;
+            v.list_len = 0;
+        }
+        if v.list_len == v.list.len() {
+            v.list.push(String::new());
+        }
+        let b = &mut v.list[v.list_len];
+        b.clear();
+        f(b);
+        v.list_len += 1;
+    }
+
+    /// Adds one number to a multi-valued result.
+    pub fn push_int(&mut self, n: i64) {
+        if self.v.state != State::IntList {
+            self.v.state = State::IntList;
+            self.v.ints.clear();
+        }
+        self.v.ints.push(n);
+    }
+}
+
+/// How far ancestors are followed (guards against cycles in a broken table).
+pub const MAX_ANCESTORS: u32 = 32;
+
+/// What getters read: the event, the context, and lazily looked-up records.
+pub struct Src<'a> {
+    pub ev: &'a Event,
+    pub ctx: &'a dyn Context,
+    pub hostname: &'a str,
+    pub kind: Kind,
+    proc: OnceCell<Option<&'a ProcessInfo>>,
+    parent: OnceCell<Option<&'a ProcessInfo>>,
+    cont: OnceCell<Option<&'a ContainerInfo>>,
+}
+
+impl<'a> Src<'a> {
+    pub fn new(ev: &'a Event, ctx: &'a dyn Context, hostname: &'a str) -> Src<'a> {
+        Src {
+            ev,
+            ctx,
+            hostname,
+            kind: Kind::of_event(ev),
+            proc: OnceCell::new(),
+            parent: OnceCell::new(),
+            cont: OnceCell::new(),
+        }
+    }
+
+    pub fn proc(&self) -> Option<&'a ProcessInfo> {
+        *self
+            .proc
+            .get_or_init(|| self.ctx.process(self.ev.header.tgid))
+    }
+
+    pub fn ppid(&self) -> Option<u32> {
+        match self.ev.header.ppid {
+            0 => self.proc().map(|p| p.ppid),
+            p => Some(p),
+        }
+    }
+
+    pub fn parent(&self) -> Option<&'a ProcessInfo> {
+        *self
+            .parent
+            .get_or_init(|| self.ppid().and_then(|p| self.ctx.process(p)))
+    }
+
+    pub fn container(&self) -> Option<&'a ContainerInfo> {
+        *self
+            .cont
+            .get_or_init(|| self.ctx.container(self.ev.header.cgroup_id))
+    }
+
+    pub fn exec(&self) -> Option<&'a Exec> {
+        match &self.ev.body {
+            EventBody::Exec(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Ancestor `n` (1 = parent); `None` past the known chain.
+    pub fn ancestor(&self, n: u32) -> Option<&'a ProcessInfo> {
+        if n == 0 || n > MAX_ANCESTORS {
+            return None;
+        }
+        let mut cur = self.parent()?;
+        for _ in 1..n {
+            if cur.ppid == 0 || cur.ppid == cur.pid {
+                return None;
+            }
+            cur = self.ctx.process(cur.ppid)?;
+        }
+        Some(cur)
+    }
+
+    /// Calls `f` for each known ancestor, parent first.
+    pub fn for_ancestors(&self, mut f: impl FnMut(&'a ProcessInfo)) {
+        let Some(mut cur) = self.parent() else { return };
+        for _ in 0..MAX_ANCESTORS {
+            f(cur);
+            if cur.ppid == 0 || cur.ppid == cur.pid {
+                return;
+            }
+            match self.ctx.process(cur.ppid) {
+                Some(p) => cur = p,
+                None => return,
+            }
+        }
+    }
+
+    /// The process's own argv[1..] (the exec event's when this is an exec).
+    fn write_args(&self, buf: &mut String) -> bool {
+        if let Some(e) = self.exec() {
+            join_into(buf, e.args.iter().skip(1));
+            return true;
+        }
+        match self.proc() {
+            Some(p) => {
+                join_into(buf, p.args.iter());
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn exepath(&self) -> Option<&'a str> {
+        match self.exec() {
+            Some(e) => Some(&e.filename),
+            None => self.proc().map(|p| p.exe.as_str()),
+        }
+    }
+
+    fn argv0(&self) -> Option<&'a str> {
+        match self.exec() {
+            Some(e) => e.args.first().map(String::as_str),
+            None => self.proc().map(|p| p.argv0.as_str()),
+        }
+    }
+}
+
+fn join_into<'s>(buf: &mut String, it: impl Iterator<Item = &'s String>) {
+    for (i, a) in it.enumerate() {
+        if i > 0 {
+            buf.push(' ');
+        }
+        buf.push_str(a);
+    }
+}
+
+fn cmdline_of(p: &ProcessInfo, buf: &mut String) {
+    buf.push_str(&p.name);
+    for a in &p.args {
+        buf.push(' ');
+        buf.push_str(a);
+    }
+}
+
+/// Capability names by bit, for `thread.cap_*`.
+pub static CAP_NAMES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+fn write_caps(buf: &mut String, caps: u64) {
+    for (bit, name) in CAP_NAMES.iter().enumerate() {
+        if caps & (1u64 << bit) != 0 {
+            if !buf.is_empty() {
+                buf.push(' ');
+            }
+            buf.push_str(name);
+        }
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Formats a Unix-ns timestamp (UTC). `date`: with the date; `nanos`: with
+/// the fraction; `iso`: ISO 8601 with `T` and `Z`.
+pub fn write_time(buf: &mut String, ns: u64, date: bool, nanos: bool, iso: bool) {
+    let secs = (ns / 1_000_000_000) as i64;
+    let frac = ns % 1_000_000_000;
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    if date {
+        let (y, m, d) = civil_from_days(days);
+        let _ = write!(buf, "{y:04}-{m:02}-{d:02}{}", if iso { 'T' } else { ' ' });
+    }
+    let _ = write!(
+        buf,
+        "{:02}:{:02}:{:02}",
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60
+    );
+    if nanos {
+        let _ = write!(buf, ".{frac:09}");
+    }
+    if iso {
+        buf.push('Z');
+    }
+}
+
+/// Splits `repo[:tag][@digest]` → (repository, tag).
+pub fn split_image(image: &str) -> (&str, Option<&str>) {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let slash = no_digest.rfind('/').map_or(0, |i| i + 1);
+    match no_digest[slash..].rfind(':') {
+        Some(c) => (&no_digest[..slash + c], Some(&no_digest[slash + c + 1..])),
+        None => (no_digest, None),
+    }
+}
+
+/// One syscall argument readable as `evt.arg.NAME` / `evt.arg[N]`.
+pub struct EvtArgDef {
+    pub kind: Kind,
+    pub index: u32,
+    pub name: &'static str,
+    pub get: fn(&Src<'_>, &mut Out<'_>),
+}
+
+/// Event arguments per kind (Falco names). **Extend here** when the event
+/// model grows (open: name, flags, mode, fd; connect: tuple, fd; ...).
+pub static EVT_ARGS: &[EvtArgDef] = &[
+    EvtArgDef {
+        kind: Kind::Exec,
+        index: 0,
+        name: "res",
+        get: |_, o| o.int(0),
+    },
+    EvtArgDef {
+        kind: Kind::Exec,
+        index: 1,
+        name: "exe",
+        get: |s, o| {
+            if let Some(a) = s.argv0() {
+                o.str(a)
+            }
+        },
+    },
+    EvtArgDef {
+        kind: Kind::Exec,
+        index: 2,
+        name: "args",
+        get: |s, o| {
+            if !s.write_args(o.buf()) {
+                o.v.state = State::Absent;
+            }
+        },
+    },
+    EvtArgDef {
+        kind: Kind::Exec,
+        index: 3,
+        name: "filename",
+        get: |s, o| {
+            if let Some(e) = s.exec() {
+                o.str(&e.filename)
+            }
+        },
+    },
+    EvtArgDef {
+        kind: Kind::Exec,
+        index: 4,
+        name: "pid",
+        get: |s, o| o.int(i64::from(s.ev.header.tgid)),
+    },
+    EvtArgDef {
+        kind: Kind::Fork,
+        index: 0,
+        name: "res",
+        get: |s, o| {
+            if let EventBody::Fork(f) = &s.ev.body {
+                o.int(i64::from(f.child_tgid))
+            }
+        },
+    },
+    EvtArgDef {
+        kind: Kind::Fork,
+        index: 1,
+        name: "pid",
+        get: |s, o| o.int(i64::from(s.ev.header.tgid)),
+    },
+    EvtArgDef {
+        kind: Kind::Fork,
+        index: 2,
+        name: "child_tid",
+        get: |s, o| {
+            if let EventBody::Fork(f) = &s.ev.body {
+                o.int(i64::from(f.child_pid))
+            }
+        },
+    },
+    EvtArgDef {
+        kind: Kind::Exit,
+        index: 0,
+        name: "status",
+        get: |s, o| {
+            if let EventBody::Exit(x) = &s.ev.body {
+                o.int(i64::from(x.status))
+            }
+        },
+    },
+    EvtArgDef {
+        kind: Kind::Exit,
+        index: 1,
+        name: "sig",
+        get: |s, o| {
+            if let EventBody::Exit(x) = &s.ev.body {
+                o.int(i64::from(x.signal))
+            }
+        },
+    },
+    EvtArgDef {
+        kind: Kind::Exit,
+        index: 2,
+        name: "ret",
+        get: |s, o| {
+            if let EventBody::Exit(x) = &s.ev.body {
+                o.int(i64::from(x.status))
+            }
+        },
+    },
+    // Names Falco rules use for kinds not captured yet: known, so rules
+    // load; they read nothing until the sensor lands.
+    EvtArgDef {
+        kind: Kind::Exec,
+        index: 99,
+        name: "flags",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Open,
+        index: 1,
+        name: "name",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Open,
+        index: 2,
+        name: "flags",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Open,
+        index: 3,
+        name: "mode",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Open,
+        index: 0,
+        name: "fd",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Chmod,
+        index: 1,
+        name: "path",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Chmod,
+        index: 2,
+        name: "filename",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Link,
+        index: 1,
+        name: "oldpath",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Link,
+        index: 2,
+        name: "newpath",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Symlink,
+        index: 1,
+        name: "target",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Symlink,
+        index: 2,
+        name: "linkpath",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Ptrace,
+        index: 1,
+        name: "request",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Setuid,
+        index: 1,
+        name: "uid",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Bpf,
+        index: 1,
+        name: "cmd",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Socket,
+        index: 1,
+        name: "domain",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Socket,
+        index: 2,
+        name: "type",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Dup,
+        index: 1,
+        name: "oldfd",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Dup,
+        index: 2,
+        name: "newfd",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Io,
+        index: 1,
+        name: "data",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Mount,
+        index: 1,
+        name: "dev",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Mount,
+        index: 2,
+        name: "dir",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Mount,
+        index: 3,
+        name: "type",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::MemfdCreate,
+        index: 1,
+        name: "name",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Setns,
+        index: 1,
+        name: "nstype",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Unshare,
+        index: 1,
+        name: "flags",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::InitModule,
+        index: 1,
+        name: "name",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Prctl,
+        index: 1,
+        name: "option",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Mmap,
+        index: 1,
+        name: "prot",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Kill,
+        index: 1,
+        name: "sig",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Rename,
+        index: 1,
+        name: "oldpath",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Rename,
+        index: 2,
+        name: "newpath",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Unlink,
+        index: 1,
+        name: "path",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Unlink,
+        index: 2,
+        name: "name",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Mkdir,
+        index: 1,
+        name: "path",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Connect,
+        index: 1,
+        name: "tuple",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Accept,
+        index: 1,
+        name: "res_or_fd",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Userfaultfd,
+        index: 1,
+        name: "flags",
+        get: |_, _| {},
+    },
+    EvtArgDef {
+        kind: Kind::Io,
+        index: 0,
+        name: "fd",
+        get: |_, _| {},
+    },
+];
+
+fn evt_arg(s: &Src<'_>, a: &FieldArg, o: &mut Out<'_>) {
+    let def = EVT_ARGS.iter().find(|d| {
+        d.kind == s.kind
+            && match a {
+                FieldArg::Key(k) => d.name == k,
+                FieldArg::Index(i) => d.index == *i,
+                FieldArg::None => false,
+            }
+    });
+    if let Some(d) = def {
+        (d.get)(s, o)
+    }
+}
+
+fn evt_args(s: &Src<'_>, _: &FieldArg, o: &mut Out<'_>) {
+    let mut tmp = Val::default();
+    let mut buf = std::mem::take(o.buf());
+    for d in EVT_ARGS.iter().filter(|d| d.kind == s.kind) {
+        tmp.reset();
+        (d.get)(s, &mut Out { v: &mut tmp });
+        if let Some(v) = tmp.render() {
+            if !buf.is_empty() {
+                buf.push(' ');
+            }
+            let _ = write!(buf, "{}={}", d.name, v);
+        }
+    }
+    *o.buf() = buf;
+}
+
+fn none(_: &Src<'_>, _: &FieldArg, _: &mut Out<'_>) {}
+
+use Avail::{NotYet, Now};
+use Ty::{Bool, Int, Str};
+
+const fn fd(
+    name: &'static str,
+    ty: Ty,
+    arg: ArgSpec,
+    avail: Avail,
+    desc: &'static str,
+    get: Getter,
+) -> FieldDef {
+    FieldDef {
+        name,
+        ty,
+        arg,
+        avail,
+        desc,
+        get,
+    }
+}
+
+/// A field the sensor cannot supply yet.
+const fn later(name: &'static str, ty: Ty, desc: &'static str) -> FieldDef {
+    FieldDef {
+        name,
+        ty,
+        arg: ArgSpec::None,
+        avail: NotYet,
+        desc,
+        get: none,
+    }
+}
+
+const fn later_arg(name: &'static str, ty: Ty, arg: ArgSpec, desc: &'static str) -> FieldDef {
+    FieldDef {
+        name,
+        ty,
+        arg,
+        avail: NotYet,
+        desc,
+        get: none,
+    }
+}
+
+fn anc_index(a: &FieldArg) -> Option<u32> {
+    match a {
+        FieldArg::Index(i) => Some(*i),
+        _ => None,
+    }
+}
+
+/// proc.aname-style getter: index 0 = the process, n = ancestor n, no
+/// index = every ancestor.
+fn ancestor_str(
+    s: &Src<'_>,
+    a: &FieldArg,
+    o: &mut Out<'_>,
+    own: fn(&Src<'_>, &mut Out<'_>),
+    f: fn(&ProcessInfo, &mut String),
+) {
+    match anc_index(a) {
+        Some(0) => own(s, o),
+        Some(n) => {
+            if let Some(p) = s.ancestor(n) {
+                f(p, o.buf())
+            }
+        }
+        None => s.for_ancestors(|p| o.push_with(|b| f(p, b))),
+    }
+}
+
+fn key(a: &FieldArg) -> &str {
+    match a {
+        FieldArg::Key(k) => k,
+        _ => "",
+    }
+}
+
+/// The catalog.
+pub static CATALOG: &[FieldDef] = &[
+    // ---- evt.* ----
+    fd(
+        "evt.type",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Event type, Falco's name (execve, clone, procexit, ...).",
+        |s, _, o| o.str(s.kind.primary_name()),
+    ),
+    fd(
+        "evt.dir",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Direction: `<` exit (all captured syscalls), `>` enter (procexit).",
+        |s, _, o| o.str(s.kind.dir()),
+    ),
+    fd(
+        "evt.category",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Event category (process, file, net, other).",
+        |s, _, o| o.str(s.kind.category()),
+    ),
+    fd(
+        "evt.source",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Event source: always `syscall`.",
+        |_, _, o| o.str("syscall"),
+    ),
+    later("evt.num", Int, "Event sequence number."),
+    fd(
+        "evt.time",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Event time, HH:MM:SS.nnnnnnnnn (UTC).",
+        |s, _, o| write_time(o.buf(), s.ev.header.time_ns, false, true, false),
+    ),
+    fd(
+        "evt.time.s",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Event time, HH:MM:SS (UTC).",
+        |s, _, o| write_time(o.buf(), s.ev.header.time_ns, false, false, false),
+    ),
+    fd(
+        "evt.time.iso8601",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Event time, ISO 8601 (UTC).",
+        |s, _, o| write_time(o.buf(), s.ev.header.time_ns, true, true, true),
+    ),
+    fd(
+        "evt.datetime",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Event date and time, YYYY-MM-DD HH:MM:SS.nnnnnnnnn (UTC).",
+        |s, _, o| write_time(o.buf(), s.ev.header.time_ns, true, true, false),
+    ),
+    fd(
+        "evt.datetime.s",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Event date and time, YYYY-MM-DD HH:MM:SS (UTC).",
+        |s, _, o| write_time(o.buf(), s.ev.header.time_ns, true, false, false),
+    ),
+    fd(
+        "evt.rawtime",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Event time, ns since the epoch.",
+        |s, _, o| o.int(s.ev.header.time_ns as i64),
+    ),
+    fd(
+        "evt.rawtime.s",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Event time, seconds since the epoch.",
+        |s, _, o| o.int((s.ev.header.time_ns / 1_000_000_000) as i64),
+    ),
+    fd(
+        "evt.rawtime.ns",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Fractional part of the event time, ns.",
+        |s, _, o| o.int((s.ev.header.time_ns % 1_000_000_000) as i64),
+    ),
+    fd(
+        "evt.cpu",
+        Int,
+        ArgSpec::None,
+        Now,
+        "CPU the event happened on.",
+        |s, _, o| o.int(i64::from(s.ev.header.cpu)),
+    ),
+    fd(
+        "evt.hostname",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Host name of the machine.",
+        |s, _, o| o.str(s.hostname),
+    ),
+    fd(
+        "evt.res",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Result: SUCCESS or an errno name (captured events are successful).",
+        |_, _, o| o.str("SUCCESS"),
+    ),
+    fd(
+        "evt.rawres",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Raw result (exec 0, fork: child pid, exit: status).",
+        |s, _, o| {
+            o.int(match &s.ev.body {
+                EventBody::Fork(f) => i64::from(f.child_tgid),
+                EventBody::Exit(x) => i64::from(x.status),
+                EventBody::Syscall(sc) => sc.ret,
+                _ => 0,
+            })
+        },
+    ),
+    fd(
+        "evt.failed",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "Whether the syscall failed (captured events never failed).",
+        |_, _, o| o.boolean(false),
+    ),
+    fd(
+        "evt.args",
+        Str,
+        ArgSpec::None,
+        Now,
+        "All arguments as name=value text.",
+        evt_args,
+    ),
+    fd(
+        "evt.arg",
+        Str,
+        ArgSpec::KeyOrIndex,
+        Avail::ByArg,
+        "One argument by name (evt.arg.flags) or index (evt.arg[0]).",
+        evt_arg,
+    ),
+    fd(
+        "evt.rawarg",
+        Str,
+        ArgSpec::KeyOrIndex,
+        Avail::ByArg,
+        "One argument, raw.",
+        evt_arg,
+    ),
+    later("evt.is_open_read", Bool, "Open for reading."),
+    later("evt.is_open_write", Bool, "Open for writing."),
+    later(
+        "evt.is_open_exec",
+        Bool,
+        "Open/create of an executable file.",
+    ),
+    later("evt.is_open_create", Bool, "Open that created the file."),
+    later("evt.buffer", Str, "Data buffer of I/O events."),
+    later("evt.buflen", Int, "Length of the data buffer."),
+    later("evt.latency", Int, "Syscall latency, ns."),
+    later("evt.is_io", Bool, "I/O event."),
+    later("evt.is_io_read", Bool, "Reading I/O event."),
+    later("evt.is_io_write", Bool, "Writing I/O event."),
+    later("evt.is_syslog", Bool, "Write to /dev/log."),
+    later("evt.count", Int, "Always 1 (counting aggregations)."),
+    fd(
+        "syscall.type",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Syscall name (same as evt.type for syscall events).",
+        |s, _, o| o.str(s.kind.primary_name()),
+    ),
+    // ---- proc.* ----
+    fd(
+        "proc.pid",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Process id (tgid).",
+        |s, _, o| o.int(i64::from(s.ev.header.tgid)),
+    ),
+    fd(
+        "proc.ppid",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Parent process id.",
+        |s, _, o| {
+            if let Some(p) = s.ppid() {
+                o.int(i64::from(p))
+            }
+        },
+    ),
+    later("proc.vpid", Int, "Process id as seen in its pid namespace."),
+    later("proc.pvpid", Int, "Parent id as seen in its pid namespace."),
+    fd(
+        "proc.name",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Process name: the comm, at most 15 characters.",
+        |s, _, o| o.str(s.ev.header.comm.as_str()),
+    ),
+    fd(
+        "proc.exe",
+        Str,
+        ArgSpec::None,
+        Now,
+        "argv[0] of the process.",
+        |s, _, o| {
+            if let Some(a) = s.argv0() {
+                o.str(a)
+            }
+        },
+    ),
+    fd(
+        "proc.exepath",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Full path of the executable.",
+        |s, _, o| {
+            if let Some(a) = s.exepath() {
+                o.str(a)
+            }
+        },
+    ),
+    fd(
+        "proc.args",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Arguments (argv[1..]) joined by spaces.",
+        |s, _, o| {
+            if !s.write_args(o.buf()) {
+                o.v.state = State::Absent;
+            }
+        },
+    ),
+    fd(
+        "proc.cmdline",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Process name and arguments (`proc.name proc.args`).",
+        |s, _, o| {
+            let b = o.buf();
+            b.push_str(s.ev.header.comm.as_str());
+            let mark = b.len();
+            b.push(' ');
+            if !s.write_args(b) || b.len() == mark + 1 {
+                b.truncate(mark);
+            }
+        },
+    ),
+    fd(
+        "proc.exeline",
+        Str,
+        ArgSpec::None,
+        Now,
+        "argv[0] and arguments.",
+        |s, _, o| {
+            let Some(a0) = s.argv0() else { return };
+            let b = o.buf();
+            b.push_str(a0);
+            let mark = b.len();
+            b.push(' ');
+            if !s.write_args(b) || b.len() == mark + 1 {
+                b.truncate(mark);
+            }
+        },
+    ),
+    fd(
+        "proc.cwd",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Current working directory.",
+        |s, _, o| {
+            if let Some(c) = s.proc().and_then(|p| p.cwd.as_deref()) {
+                o.str(c)
+            }
+        },
+    ),
+    fd(
+        "proc.tty",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Controlling terminal (0: none).",
+        |s, _, o| {
+            if let Some(p) = s.proc() {
+                o.int(i64::from(p.tty))
+            }
+        },
+    ),
+    fd(
+        "proc.sid",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Session id.",
+        |s, _, o| {
+            if let Some(p) = s.proc() {
+                o.int(i64::from(p.sid))
+            }
+        },
+    ),
+    fd(
+        "proc.sname",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Name of the session leader.",
+        |s, _, o| {
+            if let Some(l) = s.proc().and_then(|p| s.ctx.process(p.sid)) {
+                o.str(&l.name)
+            }
+        },
+    ),
+    fd(
+        "proc.is_sid_leader",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "The process leads its session.",
+        |s, _, o| {
+            if let Some(p) = s.proc() {
+                o.boolean(p.sid == p.pid)
+            }
+        },
+    ),
+    fd(
+        "proc.vpgid",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Process group id (host namespace; Falco: namespace-relative).",
+        |s, _, o| {
+            if let Some(p) = s.proc() {
+                o.int(i64::from(p.pgid))
+            }
+        },
+    ),
+    fd(
+        "proc.vpgid.name",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Name of the process group leader.",
+        |s, _, o| {
+            if let Some(l) = s.proc().and_then(|p| s.ctx.process(p.pgid)) {
+                o.str(&l.name)
+            }
+        },
+    ),
+    fd(
+        "proc.vpgid.exe",
+        Str,
+        ArgSpec::None,
+        Now,
+        "argv[0] of the process group leader.",
+        |s, _, o| {
+            if let Some(l) = s.proc().and_then(|p| s.ctx.process(p.pgid)) {
+                o.str(&l.argv0)
+            }
+        },
+    ),
+    fd(
+        "proc.vpgid.exepath",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Executable path of the process group leader.",
+        |s, _, o| {
+            if let Some(l) = s.proc().and_then(|p| s.ctx.process(p.pgid)) {
+                o.str(&l.exe)
+            }
+        },
+    ),
+    fd(
+        "proc.is_vpgid_leader",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "The process leads its process group.",
+        |s, _, o| {
+            if let Some(p) = s.proc() {
+                o.boolean(p.pgid == p.pid)
+            }
+        },
+    ),
+    later(
+        "proc.loginshellid",
+        Int,
+        "Pid of the oldest shell ancestor.",
+    ),
+    fd(
+        "proc.duration",
+        Int,
+        ArgSpec::None,
+        Now,
+        "ns since the process started.",
+        |s, _, o| {
+            if let Some(p) = s.proc().filter(|p| p.start_time_ns > 0) {
+                o.int(s.ev.header.time_ns.saturating_sub(p.start_time_ns) as i64)
+            }
+        },
+    ),
+    fd(
+        "proc.start_ts",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Process start time, ns since the epoch (Kestrel).",
+        |s, _, o| {
+            if let Some(p) = s.proc().filter(|p| p.start_time_ns > 0) {
+                o.int(p.start_time_ns as i64)
+            }
+        },
+    ),
+    fd(
+        "proc.ppid.duration",
+        Int,
+        ArgSpec::None,
+        Now,
+        "ns since the parent started.",
+        |s, _, o| {
+            if let Some(p) = s.parent().filter(|p| p.start_time_ns > 0) {
+                o.int(s.ev.header.time_ns.saturating_sub(p.start_time_ns) as i64)
+            }
+        },
+    ),
+    fd(
+        "proc.ppid.ts",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Parent start time, ns since the epoch.",
+        |s, _, o| {
+            if let Some(p) = s.parent().filter(|p| p.start_time_ns > 0) {
+                o.int(p.start_time_ns as i64)
+            }
+        },
+    ),
+    fd(
+        "proc.exe_ino",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Inode of the executable.",
+        |s, _, o| {
+            if let Some(p) = s.proc().filter(|p| p.exe_ino != 0) {
+                o.int(p.exe_ino as i64)
+            }
+        },
+    ),
+    fd(
+        "proc.exe_ino.ctime",
+        Int,
+        ArgSpec::None,
+        Now,
+        "ctime of the executable's inode, ns since the epoch.",
+        |s, _, o| {
+            if let Some(p) = s.proc().filter(|p| p.exe_ino_ctime_ns != 0) {
+                o.int(p.exe_ino_ctime_ns as i64)
+            }
+        },
+    ),
+    fd(
+        "proc.exe_ino.mtime",
+        Int,
+        ArgSpec::None,
+        Now,
+        "mtime of the executable's inode, ns since the epoch.",
+        |s, _, o| {
+            if let Some(p) = s.proc().filter(|p| p.exe_ino_mtime_ns != 0) {
+                o.int(p.exe_ino_mtime_ns as i64)
+            }
+        },
+    ),
+    fd(
+        "proc.exe_ino.ctime_duration_proc_start",
+        Int,
+        ArgSpec::None,
+        Now,
+        "ns between the executable's ctime and the process start.",
+        |s, _, o| {
+            if let Some(p) = s
+                .proc()
+                .filter(|p| p.exe_ino_ctime_ns != 0 && p.start_time_ns != 0)
+            {
+                o.int(p.start_time_ns as i64 - p.exe_ino_ctime_ns as i64)
+            }
+        },
+    ),
+    later(
+        "proc.exe_ino.ctime_duration_pidns_start",
+        Int,
+        "ns between the executable's ctime and the pid namespace start.",
+    ),
+    fd(
+        "proc.is_exe_upper_layer",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "Executable lives in the container's writable (upper) layer.",
+        |s, _, o| {
+            if let Some(p) = s.proc() {
+                o.boolean(p.exe_upper_layer)
+            }
+        },
+    ),
+    fd(
+        "proc.is_exe_from_memfd",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "Executable is a memfd (fileless).",
+        |s, _, o| {
+            if let Some(p) = s.proc() {
+                o.boolean(p.exe_from_memfd)
+            }
+        },
+    ),
+    fd(
+        "proc.is_exe_deleted",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "Executable file was deleted (Kestrel extension).",
+        |s, _, o| {
+            if let Some(p) = s.proc() {
+                o.boolean(p.exe_deleted)
+            }
+        },
+    ),
+    later(
+        "proc.is_exe_writable",
+        Bool,
+        "Executable is writable by the process's user.",
+    ),
+    later(
+        "proc.env",
+        Str,
+        "Environment (proc.env[NAME] for one variable).",
+    ),
+    later("proc.nthreads", Int, "Number of threads."),
+    later("proc.nchilds", Int, "Number of child threads."),
+    later("proc.fdopencount", Int, "Open file descriptors."),
+    later(
+        "proc.stdin.type",
+        Str,
+        "Type of fd 0 (file, ipv4, ipv6, unix, pipe, ...).",
+    ),
+    later("proc.stdout.type", Str, "Type of fd 1."),
+    later("proc.stderr.type", Str, "Type of fd 2."),
+    later("proc.stdin.name", Str, "Name of fd 0."),
+    later("proc.stdout.name", Str, "Name of fd 1."),
+    later("proc.stderr.name", Str, "Name of fd 2."),
+    later(
+        "proc.is_container_healthcheck",
+        Bool,
+        "Process is a container health check.",
+    ),
+    later(
+        "proc.is_container_liveness_probe",
+        Bool,
+        "Process is a liveness probe.",
+    ),
+    later(
+        "proc.is_container_readiness_probe",
+        Bool,
+        "Process is a readiness probe.",
+    ),
+    fd(
+        "proc.pname",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Parent's name.",
+        |s, _, o| {
+            if let Some(p) = s.parent() {
+                o.str(&p.name)
+            }
+        },
+    ),
+    fd(
+        "proc.pexe",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Parent's argv[0].",
+        |s, _, o| {
+            if let Some(p) = s.parent() {
+                o.str(&p.argv0)
+            }
+        },
+    ),
+    fd(
+        "proc.pexepath",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Parent's executable path.",
+        |s, _, o| {
+            if let Some(p) = s.parent() {
+                o.str(&p.exe)
+            }
+        },
+    ),
+    fd(
+        "proc.pcmdline",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Parent's name and arguments.",
+        |s, _, o| {
+            if let Some(p) = s.parent() {
+                cmdline_of(p, o.buf())
+            }
+        },
+    ),
+    fd(
+        "proc.aname",
+        Str,
+        ArgSpec::OptIndex,
+        Now,
+        "Ancestor name: [0] self, [1] parent, ...; without index: any ancestor.",
+        |s, a, o| {
+            ancestor_str(
+                s,
+                a,
+                o,
+                |s, o| o.str(s.ev.header.comm.as_str()),
+                |p, b| b.push_str(&p.name),
+            )
+        },
+    ),
+    fd(
+        "proc.aexe",
+        Str,
+        ArgSpec::OptIndex,
+        Now,
+        "Ancestor argv[0] ([n] as for proc.aname).",
+        |s, a, o| {
+            ancestor_str(
+                s,
+                a,
+                o,
+                |s, o| {
+                    if let Some(x) = s.argv0() {
+                        o.str(x)
+                    }
+                },
+                |p, b| b.push_str(&p.argv0),
+            )
+        },
+    ),
+    fd(
+        "proc.aexepath",
+        Str,
+        ArgSpec::OptIndex,
+        Now,
+        "Ancestor executable path ([n] as for proc.aname).",
+        |s, a, o| {
+            ancestor_str(
+                s,
+                a,
+                o,
+                |s, o| {
+                    if let Some(x) = s.exepath() {
+                        o.str(x)
+                    }
+                },
+                |p, b| b.push_str(&p.exe),
+            )
+        },
+    ),
+    fd(
+        "proc.acmdline",
+        Str,
+        ArgSpec::OptIndex,
+        Now,
+        "Ancestor command line ([n] as for proc.aname).",
+        |s, a, o| {
+            ancestor_str(
+                s,
+                a,
+                o,
+                |s, o| {
+                    if let Some(p) = s.proc() {
+                        cmdline_of(p, o.buf())
+                    }
+                },
+                cmdline_of,
+            )
+        },
+    ),
+    fd(
+        "proc.apid",
+        Int,
+        ArgSpec::OptIndex,
+        Now,
+        "Ancestor pid ([n] as for proc.aname).",
+        |s, a, o| match anc_index(a) {
+            Some(0) => o.int(i64::from(s.ev.header.tgid)),
+            Some(n) => {
+                if let Some(p) = s.ancestor(n) {
+                    o.int(i64::from(p.pid))
+                }
+            }
+            None => s.for_ancestors(|p| o.push_int(i64::from(p.pid))),
+        },
+    ),
+    // ---- thread.* ----
+    fd(
+        "thread.tid",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Thread id.",
+        |s, _, o| o.int(i64::from(s.ev.header.pid)),
+    ),
+    later("thread.vtid", Int, "Thread id in its pid namespace."),
+    fd(
+        "thread.ismain",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "The thread is the process's main thread.",
+        |s, _, o| o.boolean(s.ev.header.pid == s.ev.header.tgid),
+    ),
+    fd(
+        "thread.cap_effective",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Effective capabilities, names separated by spaces.",
+        |s, _, o| {
+            if let Some(p) = s.proc() {
+                write_caps(o.buf(), p.cap_effective)
+            }
+        },
+    ),
+    later("thread.cap_permitted", Str, "Permitted capabilities."),
+    later("thread.cap_inheritable", Str, "Inheritable capabilities."),
+    // ---- user.* / group.* ----
+    fd(
+        "user.uid",
+        Int,
+        ArgSpec::None,
+        Now,
+        "User id.",
+        |s, _, o| o.int(i64::from(s.ev.header.uid)),
+    ),
+    fd(
+        "user.name",
+        Str,
+        ArgSpec::None,
+        Now,
+        "User name.",
+        |s, _, o| {
+            if let Some(n) = s.proc().and_then(|p| p.user_name.as_deref()) {
+                o.str(n)
+            }
+        },
+    ),
+    fd(
+        "user.loginuid",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Audit login uid (-1: unset).",
+        |s, _, o| {
+            if let Some(p) = s.proc() {
+                o.int(match p.loginuid {
+                    None | Some(u32::MAX) => -1,
+                    Some(u) => i64::from(u),
+                })
+            }
+        },
+    ),
+    later("user.loginname", Str, "Name of the login user."),
+    later("user.homedir", Str, "Home directory of the user."),
+    later("user.shell", Str, "Login shell of the user."),
+    fd(
+        "group.gid",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Group id.",
+        |s, _, o| o.int(i64::from(s.ev.header.gid)),
+    ),
+    fd(
+        "group.name",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Group name.",
+        |s, _, o| {
+            if let Some(n) = s.proc().and_then(|p| p.group_name.as_deref()) {
+                o.str(n)
+            }
+        },
+    ),
+    // ---- fd.* (file and network events: not captured yet) ----
+    later("fd.num", Int, "File descriptor number."),
+    later(
+        "fd.type",
+        Str,
+        "fd type: file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify, memfd ...",
+    ),
+    later(
+        "fd.typechar",
+        Str,
+        "fd type as one character (f, 4, 6, u, p, ...).",
+    ),
+    later("fd.name", Str, "fd name: path, or connection tuple."),
+    later("fd.nameraw", Str, "fd name as passed (not normalised)."),
+    later("fd.directory", Str, "Directory of a file fd."),
+    later("fd.filename", Str, "Base name of a file fd."),
+    later("fd.dev", Int, "Device number of a file fd."),
+    later("fd.ino", Int, "Inode of a file fd."),
+    later("fd.uid", Str, "Unique id of the fd."),
+    later(
+        "fd.ip",
+        Str,
+        "Either IP of a connection (matches client or server).",
+    ),
+    later("fd.cip", Str, "Client IP."),
+    later("fd.sip", Str, "Server IP."),
+    later("fd.lip", Str, "Local IP."),
+    later("fd.rip", Str, "Remote IP."),
+    later("fd.port", Int, "Either port of a connection."),
+    later("fd.cport", Int, "Client port."),
+    later("fd.sport", Int, "Server port."),
+    later("fd.lport", Int, "Local port."),
+    later("fd.rport", Int, "Remote port."),
+    later("fd.l4proto", Str, "Layer-4 protocol: tcp, udp, icmp, raw."),
+    later("fd.sockfamily", Str, "Socket family: ip, unix."),
+    later("fd.is_server", Bool, "The process is the server end."),
+    later("fd.net", Str, "Either IP network (CIDR match)."),
+    later("fd.cnet", Str, "Client network."),
+    later("fd.snet", Str, "Server network."),
+    later("fd.lnet", Str, "Local network."),
+    later("fd.rnet", Str, "Remote network."),
+    later("fd.proto", Str, "Either protocol name."),
+    later("fd.cproto", Str, "Client protocol."),
+    later("fd.sproto", Str, "Server protocol."),
+    later("fd.lproto", Str, "Local protocol."),
+    later("fd.rproto", Str, "Remote protocol."),
+    later("fd.connected", Bool, "The socket is connected."),
+    later(
+        "fd.name_changed",
+        Bool,
+        "The fd name changed (e.g. connect after socket).",
+    ),
+    later("fd.cip.name", Str, "Client domain name."),
+    later("fd.sip.name", Str, "Server domain name."),
+    later("fd.lip.name", Str, "Local domain name."),
+    later("fd.rip.name", Str, "Remote domain name."),
+    later("fd.containername", Str, "Container id and fd name."),
+    later("fd.containerdirectory", Str, "Container id and directory."),
+    later_arg(
+        "fd.types",
+        Str,
+        ArgSpec::OptIndex,
+        "Types of the process's fds ([n]: fd n).",
+    ),
+    later("fs.path.name", Str, "Path of a filesystem syscall."),
+    later("fs.path.nameraw", Str, "Path of a filesystem syscall, raw."),
+    later("fs.path.source", Str, "Source path (rename, link)."),
+    later("fs.path.sourceraw", Str, "Source path, raw."),
+    later("fs.path.target", Str, "Target path (rename, link)."),
+    later("fs.path.targetraw", Str, "Target path, raw."),
+    // ---- container.* ----
+    fd(
+        "container.id",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Container id, 12 characters (`host` for host processes).",
+        |s, _, o| {
+            if let Some(c) = s.container() {
+                o.str(c.id.get(..12).unwrap_or(&c.id))
+            }
+        },
+    ),
+    fd(
+        "container.full_id",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Full container id (`host` for host processes).",
+        |s, _, o| {
+            if let Some(c) = s.container() {
+                o.str(&c.id)
+            }
+        },
+    ),
+    fd(
+        "container.name",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Container name (`host` for host processes).",
+        |s, _, o| {
+            if let Some(c) = s.container() {
+                if c.id == "host" {
+                    o.str("host")
+                } else if let Some(n) = &c.name {
+                    o.str(n)
+                }
+            }
+        },
+    ),
+    fd(
+        "container.image",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Image, repository[:tag].",
+        |s, _, o| {
+            if let Some(i) = s.container().and_then(|c| c.image.as_deref()) {
+                o.str(i)
+            }
+        },
+    ),
+    fd(
+        "container.image.repository",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Image repository.",
+        |s, _, o| {
+            if let Some(i) = s.container().and_then(|c| c.image.as_deref()) {
+                o.str(split_image(i).0)
+            }
+        },
+    ),
+    fd(
+        "container.image.tag",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Image tag.",
+        |s, _, o| {
+            if let Some(t) = s
+                .container()
+                .and_then(|c| c.image.as_deref())
+                .and_then(|i| split_image(i).1)
+            {
+                o.str(t)
+            }
+        },
+    ),
+    fd(
+        "container.image.id",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Image id.",
+        |s, _, o| {
+            if let Some(i) = s.container().and_then(|c| c.image_id.as_deref()) {
+                o.str(i)
+            }
+        },
+    ),
+    fd(
+        "container.image.digest",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Image digest.",
+        |s, _, o| {
+            if let Some(i) = s.container().and_then(|c| c.image_digest.as_deref()) {
+                o.str(i)
+            }
+        },
+    ),
+    fd(
+        "container.type",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Runtime: docker, containerd, cri-o, podman, host ...",
+        |s, _, o| {
+            if let Some(c) = s.container() {
+                o.str(&c.runtime)
+            }
+        },
+    ),
+    fd(
+        "container.privileged",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "The container is privileged.",
+        |s, _, o| {
+            if let Some(c) = s.container().filter(|c| c.id != "host") {
+                o.boolean(c.privileged)
+            }
+        },
+    ),
+    fd(
+        "container.start_ts",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Container start, ns since the epoch.",
+        |s, _, o| {
+            if let Some(t) = s.container().and_then(|c| c.started_at_ns) {
+                o.int(t as i64)
+            }
+        },
+    ),
+    fd(
+        "container.duration",
+        Int,
+        ArgSpec::None,
+        Now,
+        "ns since the container started.",
+        |s, _, o| {
+            if let Some(t) = s.container().and_then(|c| c.started_at_ns) {
+                o.int(s.ev.header.time_ns.saturating_sub(t) as i64)
+            }
+        },
+    ),
+    fd(
+        "container.label",
+        Str,
+        ArgSpec::Key,
+        Now,
+        "Container label (container.label[key] or container.label.key).",
+        |s, a, o| {
+            if let Some(v) = s.container().and_then(|c| c.labels.get(key(a))) {
+                o.str(v)
+            }
+        },
+    ),
+    fd(
+        "container.labels",
+        Str,
+        ArgSpec::None,
+        Now,
+        "All labels, key:value separated by commas.",
+        |s, _, o| {
+            if let Some(c) = s.container() {
+                let b = o.buf();
+                for (i, (k, v)) in c.labels.iter().enumerate() {
+                    if i > 0 {
+                        b.push(',');
+                    }
+                    let _ = write!(b, "{k}:{v}");
+                }
+            }
+        },
+    ),
+    later("container.mounts", Str, "Mounts of the container."),
+    later_arg(
+        "container.mount",
+        Str,
+        ArgSpec::Key,
+        "Mount by index or source path.",
+    ),
+    later_arg(
+        "container.mount.source",
+        Str,
+        ArgSpec::Key,
+        "Mount source by index or destination.",
+    ),
+    later_arg(
+        "container.mount.dest",
+        Str,
+        ArgSpec::Key,
+        "Mount destination by index or source.",
+    ),
+    later_arg("container.mount.mode", Str, ArgSpec::Key, "Mount mode."),
+    later_arg(
+        "container.mount.rdwr",
+        Str,
+        ArgSpec::Key,
+        "Mount is read-write.",
+    ),
+    later_arg(
+        "container.mount.propagation",
+        Str,
+        ArgSpec::Key,
+        "Mount propagation.",
+    ),
+    later("container.ip", Str, "Container IP."),
+    later("container.cni.json", Str, "CNI result."),
+    later("container.healthcheck", Str, "Health check command."),
+    later("container.liveness_probe", Str, "Liveness probe command."),
+    later("container.readiness_probe", Str, "Readiness probe command."),
+    later(
+        "container.host_pid",
+        Bool,
+        "Shares the host's pid namespace.",
+    ),
+    later(
+        "container.host_network",
+        Bool,
+        "Shares the host's network namespace.",
+    ),
+    later(
+        "container.host_ipc",
+        Bool,
+        "Shares the host's IPC namespace.",
+    ),
+    later("container.user", Str, "User the container runs as."),
+    // ---- k8s.* ----
+    fd(
+        "k8s.ns.name",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Pod namespace.",
+        |s, _, o| {
+            if let Some(p) = s.container().and_then(|c| c.pod.as_ref()) {
+                o.str(&p.namespace)
+            }
+        },
+    ),
+    fd(
+        "k8s.pod.name",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Pod name.",
+        |s, _, o| {
+            if let Some(p) = s.container().and_then(|c| c.pod.as_ref()) {
+                o.str(&p.name)
+            }
+        },
+    ),
+    fd(
+        "k8s.pod.uid",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Pod uid.",
+        |s, _, o| {
+            if let Some(p) = s.container().and_then(|c| c.pod.as_ref()) {
+                o.str(&p.uid)
+            }
+        },
+    ),
+    fd(
+        "k8s.pod.id",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Pod uid (alias).",
+        |s, _, o| {
+            if let Some(p) = s.container().and_then(|c| c.pod.as_ref()) {
+                o.str(&p.uid)
+            }
+        },
+    ),
+    fd(
+        "k8s.pod.label",
+        Str,
+        ArgSpec::Key,
+        Now,
+        "Pod label (k8s.pod.label[key] or k8s.pod.label.key).",
+        |s, a, o| {
+            if let Some(v) = s
+                .container()
+                .and_then(|c| c.pod.as_ref())
+                .and_then(|p| p.labels.get(key(a)))
+            {
+                o.str(v)
+            }
+        },
+    ),
+    fd(
+        "k8s.pod.labels",
+        Str,
+        ArgSpec::None,
+        Now,
+        "All pod labels, key:value separated by commas.",
+        |s, _, o| {
+            if let Some(p) = s.container().and_then(|c| c.pod.as_ref()) {
+                let b = o.buf();
+                for (i, (k, v)) in p.labels.iter().enumerate() {
+                    if i > 0 {
+                        b.push(',');
+                    }
+                    let _ = write!(b, "{k}:{v}");
+                }
+            }
+        },
+    ),
+    later("k8s.pod.ip", Str, "Pod IP."),
+    later("k8s.pod.cni.json", Str, "Pod CNI result."),
+    later("k8s.pod.sandbox_id", Str, "Pod sandbox id."),
+    later("k8s.ns.id", Str, "Namespace uid."),
+    later_arg("k8s.ns.label", Str, ArgSpec::Key, "Namespace label."),
+    later("k8s.rc.name", Str, "Replication controller name."),
+    later("k8s.rs.name", Str, "Replica set name."),
+    later("k8s.svc.name", Str, "Service name."),
+    later("k8s.deployment.name", Str, "Deployment name."),
+];
+
+/// Name → row, built once.
+fn index() -> &'static HashMap<&'static str, &'static FieldDef> {
+    static IDX: OnceLock<HashMap<&'static str, &'static FieldDef>> = OnceLock::new();
+    IDX.get_or_init(|| CATALOG.iter().map(|f| (f.name, f)).collect())
+}
+
+/// Why a field name was not accepted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResolveError {
+    Unknown,
+    BadArg(String),
+}
+
+/// Resolves a field as written (`name`, optional `[arg]`) to its row and
+/// parsed argument. `evt.arg.flags`-style dotted keys are split here.
+pub fn resolve(
+    name: &str,
+    bracket: Option<&str>,
+) -> Result<(&'static FieldDef, FieldArg), ResolveError> {
+    let idx = index();
+    let (def, dotted) = match idx.get(name) {
+        Some(d) => (*d, None),
+        None => {
+            // Longest catalog prefix followed by `.key`.
+            let mut found = None;
+            let mut cut = name.len();
+            while let Some(dot) = name[..cut].rfind('.') {
+                if let Some(d) = idx.get(&name[..dot])
+                    && matches!(d.arg, ArgSpec::Key | ArgSpec::KeyOrIndex)
+                {
+                    found = Some((*d, Some(&name[dot + 1..])));
+                    break;
+                }
+                cut = dot;
+            }
+            found.ok_or(ResolveError::Unknown)?
+        }
+    };
+    let raw = match (dotted, bracket) {
+        (Some(_), Some(_)) => {
+            return Err(ResolveError::BadArg(format!(
+                "`{name}` cannot take both a `.key` and a `[...]` argument"
+            )));
+        }
+        (Some(k), None) => Some(k),
+        (None, b) => b,
+    };
+    let arg = match (def.arg, raw) {
+        (ArgSpec::None, None) => FieldArg::None,
+        (ArgSpec::None, Some(_)) => {
+            return Err(ResolveError::BadArg(format!(
+                "`{}` takes no argument",
+                def.name
+            )));
+        }
+        (ArgSpec::OptIndex, None) => FieldArg::None,
+        (ArgSpec::OptIndex, Some(a)) => match a.trim().parse::<u32>() {
+            Ok(n) => FieldArg::Index(n),
+            Err(_) => {
+                return Err(ResolveError::BadArg(format!(
+                    "`{}[...]` needs a number, got `{a}`",
+                    def.name
+                )));
+            }
+        },
+        (ArgSpec::Key | ArgSpec::KeyOrIndex, None) => {
+            return Err(ResolveError::BadArg(format!(
+                "`{}` needs an argument, e.g. `{}[name]` or `{}.name`",
+                def.name, def.name, def.name
+            )));
+        }
+        (ArgSpec::KeyOrIndex, Some(a))
+            if a.chars().all(|c| c.is_ascii_digit()) && !a.is_empty() =>
+        {
+            FieldArg::Index(a.parse().unwrap_or(u32::MAX))
+        }
+        (ArgSpec::Key | ArgSpec::KeyOrIndex, Some(a)) => FieldArg::Key(a.to_string()),
+    };
+    Ok((def, arg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_names_are_unique() {
+        let mut names: Vec<_> = CATALOG.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(n, names.len());
+    }
+
+    #[test]
+    fn dotted_and_bracket_arguments_resolve() {
+        let (d, a) = resolve("evt.arg.flags", None).unwrap();
+        assert_eq!((d.name, a), ("evt.arg", FieldArg::Key("flags".into())));
+        let (d, a) = resolve("evt.arg", Some("1")).unwrap();
+        assert_eq!((d.name, a), ("evt.arg", FieldArg::Index(1)));
+        let (d, a) = resolve("proc.aname", Some("2")).unwrap();
+        assert_eq!((d.name, a), ("proc.aname", FieldArg::Index(2)));
+        let (d, a) = resolve("container.label.io.kubernetes.pod.name", None).unwrap();
+        assert_eq!(
+            (d.name, a),
+            (
+                "container.label",
+                FieldArg::Key("io.kubernetes.pod.name".into())
+            )
+        );
+        assert_eq!(
+            resolve("proc.foo", None).unwrap_err(),
+            ResolveError::Unknown
+        );
+        assert!(matches!(
+            resolve("proc.name", Some("1")),
+            Err(ResolveError::BadArg(_))
+        ));
+        assert!(matches!(
+            resolve("proc.aname", Some("x")),
+            Err(ResolveError::BadArg(_))
+        ));
+    }
+
+    #[test]
+    fn image_split_handles_registry_ports_and_digests() {
+        assert_eq!(split_image("nginx:1.25"), ("nginx", Some("1.25")));
+        assert_eq!(
+            split_image("reg:5000/team/app"),
+            ("reg:5000/team/app", None)
+        );
+        assert_eq!(
+            split_image("reg:5000/app:v1@sha256:ab"),
+            ("reg:5000/app", Some("v1"))
+        );
+    }
+
+    #[test]
+    fn time_formats_in_utc() {
+        let mut s = String::new();
+        write_time(&mut s, 1_700_000_000_123_456_789, true, true, true);
+        assert_eq!(s, "2023-11-14T22:13:20.123456789Z");
+    }
+}
