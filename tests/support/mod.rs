@@ -2,6 +2,7 @@
 //! collecting events in the background, runc bundles.
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod podman;
 pub mod runc;
 

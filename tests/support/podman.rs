@@ -30,6 +30,12 @@ pub struct PodmanContainer {
 impl PodmanContainer {
     /// Import a busybox image and start `sleep 60` in it with `--network none`.
     pub fn start(name: &str) -> PodmanContainer {
+        Self::start_with(name, &[], &["sleep", "60"])
+    }
+
+    /// Import a busybox image and run `command` in it, detached, with extra
+    /// `podman run` arguments (labels...).
+    pub fn start_with(name: &str, extra: &[&str], command: &[&str]) -> PodmanContainer {
         let tag = format!("localhost/kestrel-test/{name}:{}", std::process::id());
         let root = std::env::temp_dir().join(format!("kestrel-img-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
@@ -61,7 +67,7 @@ impl PodmanContainer {
             image: tag,
         };
         let _ = podman(&["rm", "-f", "-t", "0", &container.name]);
-        let out = podman(&[
+        let mut args = vec![
             "run",
             "-d",
             "--runtime",
@@ -74,10 +80,11 @@ impl PodmanContainer {
             "nproc=4096:4096",
             "--name",
             &container.name,
-            &container.image,
-            "sleep",
-            "60",
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        args.push(&container.image);
+        args.extend_from_slice(command);
+        let out = podman(&args);
         assert!(out.status.success(), "podman run failed: {out:?}");
         container
     }

@@ -218,6 +218,9 @@ pub const ARM64_TARGET: &str = "aarch64-unknown-linux-gnu";
 const ARM64_GCC: &str = "aarch64-linux-gnu-gcc";
 /// Debian package that provides [`ARM64_GCC`].
 const ARM64_GCC_PACKAGE: &str = "gcc-aarch64-linux-gnu";
+/// The arm64 C library to link against (only "recommended" by the gcc
+/// package, so `--no-install-recommends` would leave it out).
+const ARM64_LIBC_PACKAGE: &str = "libc6-dev-arm64-cross";
 /// The cargo-fuzz `xtask fuzz` installs when missing.
 const CARGO_FUZZ: &str = "cargo-fuzz";
 
@@ -263,7 +266,10 @@ pub fn cross_arm64() -> anyhow::Result<()> {
             Command::new("rustup").args(["target", "add", ARM64_TARGET]),
         )?;
     }
-    debian_packages("the arm64 cross linker", &[ARM64_GCC_PACKAGE])
+    debian_packages(
+        "the arm64 cross linker and C library",
+        &[ARM64_GCC_PACKAGE, ARM64_LIBC_PACKAGE],
+    )
 }
 
 /// Cross-build the agent (userspace and its embedded eBPF object) for arm64

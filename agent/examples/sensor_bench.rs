@@ -1,0 +1,873 @@
+//! Sensor overhead benchmark: syscall-heavy workloads measured, in one run,
+//! without anything attached, with an empty probe (one no-op program on
+//! `sys_enter`: the floor any syscall hook pays) and with the real agent
+//! (`kestrel run --output json`, stdout to /dev/null). Prints throughput
+//! ratios (medians over several rounds), the agent's drops, decode errors,
+//! CPU and peak memory as a markdown table. Figures, never assertions.
+//!
+//! Run with `cargo xtask bench sensor [--secs S] [--pairs N] [--only LIST]`
+//! (builds the release agent next to this example first). Needs root.
+//!
+//! Workloads (each for `--secs` seconds, one thread unless said):
+//! * `getppid`: `syscall(SYS_getppid)` in a tight loop;
+//! * `open-close`: `open("/etc/hostname", O_RDONLY)` + `close`;
+//! * `open-close-no-openat`: the same, the agent configured to capture only
+//!   `execve` and `connect` (the in-kernel filter drops the opens);
+//! * `tcp`: loopback connect + close (SO_LINGER 0, so no TIME_WAIT piles
+//!   up) to a listener thread that accepts and closes;
+//! * `exec`: `/bin/true` spawned (std `Command`) from two threads;
+//! * `redis`: `redis-benchmark -t get,set -P 1 -c 50` against a
+//!   `redis-server` on 127.0.0.1 (skipped when redis is not installed).
+
+use std::{
+    collections::HashMap,
+    ffi::CString,
+    io::{BufRead as _, BufReader, Read as _, Write as _},
+    net::{TcpListener, TcpStream},
+    os::fd::AsRawFd as _,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        mpsc,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use kestrel::sensor::EmptyProbe;
+
+/// Time the agent may take to attach everything and log `ready`.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Time the agent may take to stop after SIGINT.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause after a workload before the agent's CPU is read, so the records
+/// still in the ring are read and written (their cost is the workload's).
+const DRAIN: Duration = Duration::from_millis(300);
+/// Agent configuration of the `open-close-no-openat` variant.
+const NO_OPENAT_CONFIG: &str = "[sensor]\ncapture = [\"execve\", \"connect\"]\n";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Workload {
+    Getppid,
+    OpenClose,
+    OpenCloseNoOpenat,
+    Tcp,
+    Exec,
+    Redis,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload::Getppid,
+    Workload::OpenClose,
+    Workload::OpenCloseNoOpenat,
+    Workload::Tcp,
+    Workload::Exec,
+    Workload::Redis,
+];
+
+/// What "good enough" is for a workload's kestrel ratio.
+#[derive(Clone, Copy)]
+enum Goal {
+    /// At least this fraction of the empty probe's ratio.
+    OfEmpty(f64),
+    /// At least this ratio.
+    Ratio(f64),
+    /// At least this ratio, with no kernel drop and no decode error.
+    RatioNoLoss(f64),
+}
+
+impl Workload {
+    fn key(self) -> &'static str {
+        match self {
+            Workload::Getppid => "getppid",
+            Workload::OpenClose => "open-close",
+            Workload::OpenCloseNoOpenat => "open-close-no-openat",
+            Workload::Tcp => "tcp",
+            Workload::Exec => "exec",
+            Workload::Redis => "redis",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Workload::Getppid => "getppid loop",
+            Workload::OpenClose => "open/close loop",
+            Workload::OpenCloseNoOpenat => {
+                "open/close loop, agent capture = [execve, connect] (openat filtered in kernel)"
+            }
+            Workload::Tcp => "loopback TCP connect/accept",
+            Workload::Exec => "fork+exec /bin/true (2 threads)",
+            Workload::Redis => "redis-benchmark get,set -c 50 -P 1",
+        }
+    }
+
+    fn goal(self) -> Goal {
+        match self {
+            Workload::Getppid => Goal::OfEmpty(0.95),
+            Workload::OpenClose | Workload::OpenCloseNoOpenat => Goal::Ratio(0.80),
+            Workload::Tcp | Workload::Redis => Goal::Ratio(0.95),
+            Workload::Exec => Goal::RatioNoLoss(0.95),
+        }
+    }
+
+    /// The agent's configuration file contents, when not the defaults.
+    fn agent_config(self) -> Option<&'static str> {
+        (self == Workload::OpenCloseNoOpenat).then_some(NO_OPENAT_CONFIG)
+    }
+}
+
+struct Args {
+    secs: f64,
+    pairs: u32,
+    workloads: Vec<Workload>,
+    kestrel: PathBuf,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut secs = 1.0;
+    let mut pairs = 5;
+    let mut workloads = WORKLOADS.to_vec();
+    let mut kestrel = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--secs" => secs = value()?.parse().context("--secs")?,
+            "--pairs" => pairs = value()?.parse().context("--pairs")?,
+            "--kestrel" => kestrel = Some(PathBuf::from(value()?)),
+            "--only" => {
+                let list = value()?;
+                workloads = list
+                    .split(',')
+                    .map(|key| {
+                        WORKLOADS
+                            .iter()
+                            .copied()
+                            .find(|w| w.key() == key.trim())
+                            .with_context(|| {
+                                let keys: Vec<_> = WORKLOADS.iter().map(|w| w.key()).collect();
+                                format!("unknown workload `{key}`; known: {}", keys.join(", "))
+                            })
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+            }
+            "-h" | "--help" => {
+                println!(
+                    "sensor_bench [--secs S] [--pairs N] [--only getppid,open-close,...] \
+                     [--kestrel PATH]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument `{other}` (try --help)"),
+        }
+    }
+    if !(secs > 0.0) || pairs == 0 {
+        bail!("--secs must be > 0 and --pairs >= 1");
+    }
+    // The example lives in <target>/release/examples/, the agent in <target>/release/.
+    let kestrel = match kestrel {
+        Some(path) => path,
+        None => std::env::current_exe()?
+            .parent()
+            .and_then(Path::parent)
+            .context("locating the target directory")?
+            .join("kestrel"),
+    };
+    if !kestrel.is_file() {
+        bail!(
+            "{} not found: build it with `cargo build --release --package kestrel` \
+             (or pass --kestrel PATH)",
+            kestrel.display()
+        );
+    }
+    Ok(Args {
+        secs,
+        pairs,
+        workloads,
+        kestrel,
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("the sensor benchmark loads eBPF programs: run it as root");
+    }
+    print_machine(&args);
+
+    let redis = if args.workloads.contains(&Workload::Redis) {
+        match Redis::start() {
+            Ok(redis) => Some(redis),
+            Err(err) => {
+                println!("redis workload skipped: {err:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut ctx = Ctx {
+        secs: args.secs,
+        redis,
+    };
+
+    let mut rows = Vec::new();
+    for &workload in &args.workloads {
+        if workload == Workload::Redis && ctx.redis.is_none() {
+            continue;
+        }
+        println!(
+            "\n== {} ({} rounds of {} s)",
+            workload.label(),
+            args.pairs,
+            args.secs
+        );
+        rows.push(bench_workload(workload, &args, &mut ctx)?);
+    }
+
+    println!();
+    print_table(&rows);
+    let met = rows.iter().filter(|r| r.met).count();
+    println!("\ngoals met: {met} of {}", rows.len());
+    Ok(())
+}
+
+/// Say what is measured on what.
+fn print_machine(args: &Args) {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    println!("sensor overhead benchmark");
+    println!("  machine: {cpu}, {cores} CPUs, Linux {}", kernel.trim());
+    println!(
+        "  agent:   {} run --output json > /dev/null",
+        args.kestrel.display()
+    );
+    println!(
+        "  {} s per measurement; {} rounds of without / empty probe / kestrel per workload \
+         (order reversed every other round); medians reported",
+        args.secs, args.pairs
+    );
+}
+
+/// State shared by the workloads.
+struct Ctx {
+    secs: f64,
+    redis: Option<Redis>,
+}
+
+/// One measured workload, summarised.
+struct Row {
+    workload: Workload,
+    without: f64,
+    empty_ratio: f64,
+    kestrel_ratio: f64,
+    ratio_range: (f64, f64),
+    events_per_sec: f64,
+    kernel_lost: u64,
+    kernel_ring_full: u64,
+    output_dropped: u64,
+    decode_errors: u64,
+    agent_cpu: f64,
+    agent_peak_kib: u64,
+    met: bool,
+}
+
+fn bench_workload(workload: Workload, args: &Args, ctx: &mut Ctx) -> anyhow::Result<Row> {
+    let config = match workload.agent_config() {
+        Some(text) => {
+            let mut file = tempfile::Builder::new()
+                .prefix("kestrel-bench-")
+                .suffix(".toml")
+                .tempfile()?;
+            file.write_all(text.as_bytes())?;
+            println!(
+                "  agent config {}: {}",
+                file.path().display(),
+                text.replace('\n', " ")
+            );
+            Some(file)
+        }
+        None => None,
+    };
+    let mut without = Vec::new();
+    let mut empty_ratios = Vec::new();
+    let mut kestrel_ratios = Vec::new();
+    let mut agents = Vec::new();
+    for round in 0..args.pairs {
+        let mut order = [Mode::Without, Mode::Empty, Mode::Kestrel];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        let mut ops = HashMap::new();
+        for mode in order {
+            let result = match mode {
+                Mode::Without => run_workload(workload, ctx)?,
+                Mode::Empty => {
+                    let probe = EmptyProbe::attach().context("attaching the empty probe")?;
+                    let result = run_workload(workload, ctx);
+                    drop(probe);
+                    result?
+                }
+                Mode::Kestrel => {
+                    let agent = Agent::start(&args.kestrel, config.as_ref().map(|f| f.path()))?;
+                    let cpu_before = agent.cpu_secs()?;
+                    let result = run_workload(workload, ctx);
+                    std::thread::sleep(DRAIN);
+                    let cpu = agent.cpu_secs()? - cpu_before;
+                    let peak_kib = agent.peak_rss_kib()?;
+                    let report = agent.stop()?;
+                    let ops = result?;
+                    agents.push(AgentRun {
+                        cpu,
+                        peak_kib,
+                        events_per_sec: report.get("records") as f64 / ctx.secs,
+                        report,
+                    });
+                    ops
+                }
+            };
+            ops.insert(mode, result);
+        }
+        let base = ops[&Mode::Without];
+        let empty = ops[&Mode::Empty] / base;
+        let kestrel = ops[&Mode::Kestrel] / base;
+        let agent = agents.last().expect("one agent run per round");
+        println!(
+            "  round {}: without {:>10.0} ops/s | empty probe {:>10.0} ({empty:.3}) | \
+             kestrel {:>10.0} ({kestrel:.3}) | agent: {:.0} records/s, lost {}, \
+             decode errors {}, output dropped {}, CPU {:.2} s",
+            round + 1,
+            base,
+            ops[&Mode::Empty],
+            ops[&Mode::Kestrel],
+            agent.events_per_sec,
+            agent.report.get("kernel_lost"),
+            agent.report.get("decode_errors"),
+            agent.report.get("output_dropped"),
+            agent.cpu,
+        );
+        without.push(base);
+        empty_ratios.push(empty);
+        kestrel_ratios.push(kestrel);
+    }
+    let sum = |key: &str| agents.iter().map(|a| a.report.get(key)).sum::<u64>();
+    let empty_ratio = median(&empty_ratios);
+    let kestrel_ratio = median(&kestrel_ratios);
+    let kernel_lost = sum("kernel_lost");
+    let decode_errors = sum("decode_errors");
+    let met = match workload.goal() {
+        Goal::OfEmpty(f) => kestrel_ratio >= f * empty_ratio,
+        Goal::Ratio(r) => kestrel_ratio >= r,
+        Goal::RatioNoLoss(r) => kestrel_ratio >= r && kernel_lost == 0 && decode_errors == 0,
+    };
+    Ok(Row {
+        workload,
+        without: median(&without),
+        empty_ratio,
+        kestrel_ratio,
+        ratio_range: (
+            kestrel_ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            kestrel_ratios.iter().copied().fold(0.0, f64::max),
+        ),
+        events_per_sec: median(&agents.iter().map(|a| a.events_per_sec).collect::<Vec<_>>()),
+        kernel_lost,
+        kernel_ring_full: sum("kernel_ring_full"),
+        output_dropped: sum("output_dropped"),
+        decode_errors,
+        agent_cpu: median(&agents.iter().map(|a| a.cpu).collect::<Vec<_>>()),
+        agent_peak_kib: agents.iter().map(|a| a.peak_kib).max().unwrap_or(0),
+        met,
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Mode {
+    Without,
+    Empty,
+    Kestrel,
+}
+
+struct AgentRun {
+    cpu: f64,
+    peak_kib: u64,
+    events_per_sec: f64,
+    report: AgentReport,
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "| workload | without (ops/s) | empty probe ratio | kestrel ratio (min–max) | goal | met \
+         | agent events/s | kernel drops (ring full) | output drops | decode errors \
+         | agent CPU s | agent peak RSS |"
+    );
+    println!("|---|--:|--:|--:|---|---|--:|--:|--:|--:|--:|--:|");
+    for r in rows {
+        let goal = match r.workload.goal() {
+            Goal::OfEmpty(f) => format!("≥ {f:.2} × empty = {:.3}", f * r.empty_ratio),
+            Goal::Ratio(x) => format!("≥ {x:.2}"),
+            Goal::RatioNoLoss(x) => format!("≥ {x:.2}, 0 drops, 0 decode errors"),
+        };
+        println!(
+            "| {} | {:.0} | {:.3} | {:.3} ({:.3}–{:.3}) | {goal} | {} | {:.0} | {} ({}) | {} | {} \
+             | {:.2} | {:.1} MiB |",
+            r.workload.label(),
+            r.without,
+            r.empty_ratio,
+            r.kestrel_ratio,
+            r.ratio_range.0,
+            r.ratio_range.1,
+            if r.met { "yes" } else { "**no**" },
+            r.events_per_sec,
+            r.kernel_lost,
+            r.kernel_ring_full,
+            r.output_dropped,
+            r.decode_errors,
+            r.agent_cpu,
+            r.agent_peak_kib as f64 / 1024.0,
+        );
+    }
+}
+
+// ---- workloads ----
+
+fn run_workload(workload: Workload, ctx: &mut Ctx) -> anyhow::Result<f64> {
+    let secs = ctx.secs;
+    match workload {
+        Workload::Getppid => Ok(timed_loop(secs, || {
+            // SAFETY: getppid takes no arguments and cannot fail.
+            unsafe { libc::syscall(libc::SYS_getppid) };
+            Ok(())
+        })?),
+        Workload::OpenClose | Workload::OpenCloseNoOpenat => open_close(secs),
+        Workload::Tcp => tcp_connect(secs),
+        Workload::Exec => exec_storm(secs),
+        Workload::Redis => ctx
+            .redis
+            .as_mut()
+            .context("redis is not running")?
+            .benchmark(secs),
+    }
+}
+
+/// Call `op` in a loop for `secs` seconds; operations per second.
+fn timed_loop(secs: f64, mut op: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    const BATCH: u64 = 64;
+    let duration = Duration::from_secs_f64(secs);
+    let start = Instant::now();
+    let mut ops = 0u64;
+    loop {
+        for _ in 0..BATCH {
+            op()?;
+        }
+        ops += BATCH;
+        if start.elapsed() >= duration {
+            break;
+        }
+    }
+    Ok(ops as f64 / start.elapsed().as_secs_f64())
+}
+
+fn open_close(secs: f64) -> anyhow::Result<f64> {
+    let path = CString::new("/etc/hostname")?;
+    timed_loop(secs, || {
+        // SAFETY: `path` is a valid NUL-terminated string.
+        let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };
+        if fd < 0 {
+            bail!("open /etc/hostname: {}", std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened by us and is closed once.
+        unsafe { libc::close(fd) };
+        Ok(())
+    })
+}
+
+fn tcp_connect(secs: f64) -> anyhow::Result<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let acceptor = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                drop(stream);
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+        })
+    };
+    let result = timed_loop(secs, || {
+        let stream = TcpStream::connect(addr).context("connecting to the listener")?;
+        reset_on_close(&stream)?;
+        Ok(())
+    });
+    stop.store(true, Ordering::Relaxed);
+    // Wake the acceptor so it sees `stop`.
+    let _ = TcpStream::connect(addr);
+    let _ = acceptor.join();
+    result
+}
+
+/// SO_LINGER 0: close sends RST and leaves no TIME_WAIT socket, so a
+/// benchmark of hundreds of thousands of connections cannot run out of
+/// ephemeral ports.
+fn reset_on_close(stream: &TcpStream) -> anyhow::Result<()> {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: the fd is open for the call; `linger` is valid for its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        bail!("SO_LINGER: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn exec_storm(secs: f64) -> anyhow::Result<f64> {
+    const THREADS: usize = 2;
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let count = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let count = count.clone();
+            std::thread::spawn(move || -> std::io::Result<()> {
+                while Instant::now() < deadline {
+                    let status = Command::new("/bin/true").status()?;
+                    if !status.success() {
+                        return Err(std::io::Error::other(format!("/bin/true: {status}")));
+                    }
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("exec thread panicked"))?
+            .context("spawning /bin/true")?;
+    }
+    Ok(count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64())
+}
+
+/// A `redis-server` on 127.0.0.1 for the benchmark's lifetime.
+struct Redis {
+    server: Child,
+    port: u16,
+    /// Requests per test giving about `--secs` seconds for get + set.
+    requests: Option<u64>,
+}
+
+impl Redis {
+    fn start() -> anyhow::Result<Redis> {
+        for tool in ["redis-server", "redis-benchmark"] {
+            if Command::new(tool)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_err()
+            {
+                bail!("`{tool}` is not installed (`cargo xtask bench sensor` installs it)");
+            }
+        }
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port_arg = port.to_string();
+        let args = [
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port_arg,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ];
+        println!("starting redis-server {}", args.join(" "));
+        let server = Command::new("redis-server")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting redis-server")?;
+        let mut redis = Redis {
+            server,
+            port,
+            requests: None,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !redis.pings() {
+            if Instant::now() > deadline {
+                bail!("redis-server on port {port} did not answer PING within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(redis)
+    }
+
+    fn pings(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let mut reply = [0u8; 7];
+        stream.write_all(b"PING\r\n").is_ok()
+            && stream.read_exact(&mut reply).is_ok()
+            && &reply == b"+PONG\r\n"
+    }
+
+    /// Run redis-benchmark; get+set requests per second (total requests
+    /// over total time). The first call sizes the run to about `secs`.
+    fn benchmark(&mut self, secs: f64) -> anyhow::Result<f64> {
+        let requests = match self.requests {
+            Some(n) => n,
+            None => {
+                let rate = self.run_benchmark(20_000)?;
+                let n = ((rate * secs / 2.0) as u64).max(10_000);
+                println!("  redis-benchmark sized to -n {n} per test (~{secs} s for get+set)");
+                self.requests = Some(n);
+                n
+            }
+        };
+        self.run_benchmark(requests)
+    }
+
+    fn run_benchmark(&self, requests: u64) -> anyhow::Result<f64> {
+        let out = Command::new("redis-benchmark")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-q", "--csv", "-t", "get,set", "-P", "1", "-c", "50"])
+            .args(["-n", &requests.to_string()])
+            .stderr(Stdio::inherit())
+            .output()
+            .context("running redis-benchmark")?;
+        if !out.status.success() {
+            bail!("redis-benchmark failed ({})", out.status);
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let rates: Vec<f64> = stdout
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split(',').map(|f| f.trim_matches('"'));
+                let test = fields.next()?;
+                let rps = fields.next()?.parse::<f64>().ok()?;
+                matches!(test, "GET" | "SET").then_some(rps)
+            })
+            .collect();
+        if rates.len() != 2 || rates.iter().any(|r| *r <= 0.0) {
+            bail!("could not read GET and SET rates from redis-benchmark:\n{stdout}");
+        }
+        Ok(rates.len() as f64 / rates.iter().map(|r| 1.0 / r).sum::<f64>())
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+// ---- the agent ----
+
+/// A running `kestrel run --output json` (stdout to /dev/null).
+struct Agent {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    log: Vec<String>,
+}
+
+/// The counters of the agent's final log line (`records=… decode_errors=…`).
+struct AgentReport(HashMap<String, u64>);
+
+impl AgentReport {
+    fn get(&self, key: &str) -> u64 {
+        self.0.get(key).copied().unwrap_or(0)
+    }
+}
+
+impl Agent {
+    fn start(kestrel: &Path, config: Option<&Path>) -> anyhow::Result<Agent> {
+        let mut cmd = Command::new(kestrel);
+        cmd.args(["run", "--output", "json"]);
+        if let Some(config) = config {
+            cmd.arg("--config").arg(config);
+        }
+        let mut child = cmd
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", kestrel.display()))?;
+        let stderr = child.stderr.take().context("agent stderr")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(strip_ansi(&line)).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut agent = Agent {
+            child,
+            lines,
+            log: Vec::new(),
+        };
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match agent.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let ready = line.contains("ready");
+                    agent.log.push(line);
+                    if ready {
+                        return Ok(agent);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = agent.child.kill();
+                    let _ = agent.child.wait();
+                    bail!(
+                        "the agent did not log `ready` within {READY_TIMEOUT:?}:\n{}",
+                        agent.log.join("\n")
+                    );
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = agent.child.wait()?;
+                    bail!(
+                        "the agent exited ({status}) before logging `ready`:\n{}",
+                        agent.log.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// utime + stime so far, from /proc/<pid>/stat.
+    fn cpu_secs(&self) -> anyhow::Result<f64> {
+        let path = format!("/proc/{}/stat", self.pid());
+        let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+        let after_comm = stat.rsplit_once(')').context("malformed stat")?.1;
+        let fields: Vec<&str> = after_comm.split_whitespace().collect();
+        let ticks =
+            |i: usize| -> anyhow::Result<u64> { Ok(fields.get(i).context("short stat")?.parse()?) };
+        let total = ticks(11)? + ticks(12)?;
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1);
+        Ok(total as f64 / hz as f64)
+    }
+
+    /// Peak resident set (VmHWM) in KiB, from /proc/<pid>/status.
+    fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        let path = format!("/proc/{}/status", self.pid());
+        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .context("no VmHWM in status")?
+            .parse()
+            .context("VmHWM")
+    }
+
+    /// SIGINT, wait for the exit and read the final counters.
+    fn stop(mut self) -> anyhow::Result<AgentReport> {
+        let pid = libc::pid_t::try_from(self.pid())?;
+        // SAFETY: signalling our own child, which has not been reaped.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait()? {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                bail!("the agent did not stop within {STOP_TIMEOUT:?} of SIGINT");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader ends at EOF, once the agent has exited.
+        self.log.extend(self.lines.iter());
+        if !status.success() {
+            bail!("the agent exited with {status}:\n{}", self.log.join("\n"));
+        }
+        let last = self
+            .log
+            .iter()
+            .rev()
+            .find(|l| l.contains("records="))
+            .with_context(|| {
+                format!(
+                    "no final `records=` line from the agent:\n{}",
+                    self.log.join("\n")
+                )
+            })?;
+        let counters = last
+            .split_whitespace()
+            .filter_map(|token| {
+                let (key, value) = token.split_once('=')?;
+                Some((key.to_string(), value.parse().ok()?))
+            })
+            .collect();
+        Ok(AgentReport(counters))
+    }
+}
+
+/// Remove terminal colour sequences (`ESC [ … m`), should any be there.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
