@@ -1,4 +1,5 @@
-//! Builds the eBPF object (`agent-ebpf`, for `bpfel-unknown-none`, with the
+//! Compiles the gRPC API from `proto/kestrel/v1/*.proto` (protox: no
+//! system `protoc`) and builds the eBPF object (`agent-ebpf`, for `bpfel-unknown-none`, with the
 //! nightly toolchain, `-Z build-std=core` and `bpf-linker`) and leaves it in
 //! `OUT_DIR/kestrel`, where `src/sensor/load.rs` embeds it with
 //! `include_bytes_aligned!`. `cargo xtask` installs what this needs.
@@ -9,6 +10,38 @@ use anyhow::{Context as _, anyhow};
 use aya_build::Toolchain;
 
 fn main() -> anyhow::Result<()> {
+    compile_protos()?;
+    build_ebpf()
+}
+
+/// The API is generated from the `.proto` files and nothing else.
+fn compile_protos() -> anyhow::Result<()> {
+    let files = [
+        "../proto/kestrel/v1/common.proto",
+        "../proto/kestrel/v1/alert.proto",
+        "../proto/kestrel/v1/event.proto",
+        "../proto/kestrel/v1/agent.proto",
+    ];
+    for f in &files {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    let fds = protox::compile(files, ["../proto"]).context("compiling proto/kestrel/v1")?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .btree_map(".")
+        // Hand-written (src/api/wire.rs) so an alert is encoded once for
+        // every subscriber; the wire format is exactly the proto's.
+        .extern_path(
+            ".kestrel.v1.AlertStreamMessage",
+            "crate::api::wire::AlertStreamMessage",
+        )
+        .compile_fds(fds)
+        .context("generating gRPC code")?;
+    Ok(())
+}
+
+fn build_ebpf() -> anyhow::Result<()> {
     println!("cargo:rerun-if-env-changed=KESTREL_BPF_TOOLCHAIN");
     let cargo_metadata::Metadata { packages, .. } = cargo_metadata::MetadataCommand::new()
         .no_deps()

@@ -7,6 +7,8 @@
 //!
 //! Run with `cargo xtask bench sensor [--secs S] [--pairs N] [--only LIST]`
 //! (builds the release agent next to this example first). Needs root.
+//! `--agent-config FILE` runs the agent with another configuration (to find
+//! what costs what), `--kestrel PATH` another agent binary.
 //!
 //! Workloads (each for `--secs` seconds, one thread unless said):
 //! * `getppid`: `syscall(SYS_getppid)` in a tight loop;
@@ -123,13 +125,16 @@ struct Args {
     pairs: u32,
     workloads: Vec<Workload>,
     kestrel: PathBuf,
+    /// Agent configuration for the workloads that do not bring their own.
+    agent_config: Option<PathBuf>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
-    let mut secs = 1.0;
-    let mut pairs = 5;
+    let mut secs: f64 = 1.0;
+    let mut pairs: u32 = 5;
     let mut workloads = WORKLOADS.to_vec();
     let mut kestrel = None;
+    let mut agent_config = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -137,6 +142,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--secs" => secs = value()?.parse().context("--secs")?,
             "--pairs" => pairs = value()?.parse().context("--pairs")?,
             "--kestrel" => kestrel = Some(PathBuf::from(value()?)),
+            "--agent-config" => agent_config = Some(PathBuf::from(value()?)),
             "--only" => {
                 let list = value()?;
                 workloads = list
@@ -156,14 +162,14 @@ fn parse_args() -> anyhow::Result<Args> {
             "-h" | "--help" => {
                 println!(
                     "sensor_bench [--secs S] [--pairs N] [--only getppid,open-close,...] \
-                     [--kestrel PATH]"
+                     [--kestrel PATH] [--agent-config TOML]"
                 );
                 std::process::exit(0);
             }
             other => bail!("unknown argument `{other}` (try --help)"),
         }
     }
-    if !(secs > 0.0) || pairs == 0 {
+    if secs.is_nan() || secs <= 0.0 || pairs == 0 {
         bail!("--secs must be > 0 and --pairs >= 1");
     }
     // The example lives in <target>/release/examples/, the agent in <target>/release/.
@@ -187,6 +193,7 @@ fn parse_args() -> anyhow::Result<Args> {
         pairs,
         workloads,
         kestrel,
+        agent_config,
     })
 }
 
@@ -254,6 +261,12 @@ fn print_machine(args: &Args) {
         "  agent:   {} run --output json > /dev/null",
         args.kestrel.display()
     );
+    if let Some(config) = &args.agent_config {
+        println!(
+            "  agent config (unless a workload has its own): {}",
+            config.display()
+        );
+    }
     println!(
         "  {} s per measurement; {} rounds of without / empty probe / kestrel per workload \
          (order reversed every other round); medians reported",
@@ -321,7 +334,11 @@ fn bench_workload(workload: Workload, args: &Args, ctx: &mut Ctx) -> anyhow::Res
                     result?
                 }
                 Mode::Kestrel => {
-                    let agent = Agent::start(&args.kestrel, config.as_ref().map(|f| f.path()))?;
+                    let config = match &config {
+                        Some(file) => Some(file.path()),
+                        None => args.agent_config.as_deref(),
+                    };
+                    let agent = Agent::start(&args.kestrel, config)?;
                     let cpu_before = agent.cpu_secs()?;
                     let result = run_workload(workload, ctx);
                     std::thread::sleep(DRAIN);
@@ -346,13 +363,14 @@ fn bench_workload(workload: Workload, args: &Args, ctx: &mut Ctx) -> anyhow::Res
         let agent = agents.last().expect("one agent run per round");
         println!(
             "  round {}: without {:>10.0} ops/s | empty probe {:>10.0} ({empty:.3}) | \
-             kestrel {:>10.0} ({kestrel:.3}) | agent: {:.0} records/s, lost {}, \
+             kestrel {:>10.0} ({kestrel:.3}) | agent: {:.0} records/s (exec {}), lost {}, \
              decode errors {}, output dropped {}, CPU {:.2} s",
             round + 1,
             base,
             ops[&Mode::Empty],
             ops[&Mode::Kestrel],
             agent.events_per_sec,
+            agent.report.get("exec"),
             agent.report.get("kernel_lost"),
             agent.report.get("decode_errors"),
             agent.report.get("output_dropped"),
@@ -504,23 +522,36 @@ fn open_close(secs: f64) -> anyhow::Result<f64> {
 }
 
 fn tcp_connect(secs: f64) -> anyhow::Result<f64> {
+    /// Connections the client may be ahead of the acceptor: enough to keep
+    /// both busy, far below the accept queue (an overflow drops the SYN and
+    /// costs a 1 s retransmit, which would swamp the measurement).
+    const MAX_AHEAD: u64 = 64;
     let listener = TcpListener::bind("127.0.0.1:0")?;
+    // SAFETY: re-listening on our listening socket only raises its backlog.
+    unsafe { libc::listen(listener.as_raw_fd(), 4096) };
     let addr = listener.local_addr()?;
     let stop = Arc::new(AtomicBool::new(false));
+    let accepted = Arc::new(AtomicU64::new(0));
     let acceptor = {
-        let stop = stop.clone();
+        let (stop, accepted) = (stop.clone(), accepted.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 drop(stream);
+                accepted.fetch_add(1, Ordering::Relaxed);
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
             }
         })
     };
+    let mut connected = 0u64;
     let result = timed_loop(secs, || {
+        while connected > accepted.load(Ordering::Relaxed) + MAX_AHEAD {
+            std::thread::yield_now();
+        }
         let stream = TcpStream::connect(addr).context("connecting to the listener")?;
         reset_on_close(&stream)?;
+        connected += 1;
         Ok(())
     });
     stop.store(true, Ordering::Relaxed);
@@ -625,7 +656,7 @@ impl Redis {
             .stderr(Stdio::null())
             .spawn()
             .context("starting redis-server")?;
-        let mut redis = Redis {
+        let redis = Redis {
             server,
             port,
             requests: None,

@@ -16,7 +16,81 @@ pub struct Config {
     pub rules: RulesConfig,
     pub process: ProcessTableConfig,
     pub container: ContainerConfig,
+    pub alerts: AlertsConfig,
+    pub api: ApiConfig,
     pub output: OutputConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Directory of the durable alert log (created 0700).
+    pub log_dir: PathBuf,
+    /// Size of one log segment file.
+    pub segment_bytes: u64,
+    /// Oldest segments are removed beyond this total size...
+    pub retain_bytes: u64,
+    /// ...or when older than this many hours (0: no age limit).
+    pub retain_hours: u64,
+    /// Seconds between fsyncs of the log (0: leave it to the OS).
+    pub fsync_secs: u64,
+    /// Repeats of (rule, container, exe, cmdline) within this many seconds
+    /// fold into one summary with a count (0: every alert goes out).
+    pub dedup_window_secs: u64,
+    /// Alerts waiting between the hot path and the hub (beyond: dropped
+    /// and counted).
+    pub queue: usize,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            log_dir: PathBuf::from("/var/lib/kestrel/alerts"),
+            segment_bytes: 64 << 20,
+            retain_bytes: 1 << 30,
+            retain_hours: 7 * 24,
+            fsync_secs: 1,
+            dedup_window_secs: 10,
+            queue: 16_384,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Serve the gRPC API.
+    pub enabled: bool,
+    /// Unix socket (mode 0600, directory created 0700).
+    pub socket: PathBuf,
+    /// TCP listener instead, with TLS (mTLS when `client_ca` is set).
+    pub tcp: Option<TcpApiConfig>,
+    /// Per-subscriber queue (items); a slow subscriber loses the oldest and
+    /// is told exactly which seqs.
+    pub subscriber_queue: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            enabled: true,
+            socket: PathBuf::from("/run/kestrel/kestrel.sock"),
+            tcp: None,
+            subscriber_queue: 4096,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpApiConfig {
+    /// e.g. `0.0.0.0:7443`.
+    pub addr: String,
+    /// Server certificate and key (PEM files).
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// CA for client certificates: set it to require mTLS.
+    pub client_ca: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -109,6 +183,47 @@ pub struct OutputConfig {
     pub queue: usize,
     /// Also print every (enriched) event, not only alerts.
     pub events: bool,
+    /// Alerts as JSON lines to a file with size-based rotation.
+    pub file: Option<FileOutputConfig>,
+    /// Alerts POSTed in Falco's JSON shape (Falcosidekick and what is behind it).
+    pub http: Option<HttpOutputConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOutputConfig {
+    pub path: PathBuf,
+    #[serde(default = "default_file_bytes")]
+    pub max_bytes: u64,
+    #[serde(default = "default_file_keep")]
+    pub keep: usize,
+}
+
+fn default_file_bytes() -> u64 {
+    100 << 20
+}
+
+fn default_file_keep() -> usize {
+    5
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpOutputConfig {
+    /// e.g. `http://falcosidekick:2801/`.
+    pub url: String,
+    #[serde(default = "default_http_queue")]
+    pub queue: usize,
+    #[serde(default = "default_http_retries")]
+    pub max_retries: u32,
+}
+
+fn default_http_queue() -> usize {
+    1024
+}
+
+fn default_http_retries() -> u32 {
+    5
 }
 
 impl Default for OutputConfig {
@@ -117,6 +232,8 @@ impl Default for OutputConfig {
             format: OutputFormat::Json,
             queue: 65_536,
             events: false,
+            file: None,
+            http: None,
         }
     }
 }

@@ -7,10 +7,12 @@
 //! beside the flow.
 
 pub mod alert;
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod container;
 pub mod context;
+pub mod daemon;
 pub mod event;
 pub mod output;
 pub mod pipeline;

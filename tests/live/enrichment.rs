@@ -19,27 +19,19 @@ fn write_rules(name: &str, yaml: &str) -> std::path::PathBuf {
     path
 }
 
-fn write_config(name: &str, toml: &str) -> std::path::PathBuf {
-    let path =
-        std::env::temp_dir().join(format!("kestrel-config-{name}-{}.toml", std::process::id()));
-    std::fs::write(&path, toml).expect("write config");
-    path
-}
-
 #[test]
 fn first_exec_of_a_podman_container_carries_name_image_and_labels() {
     if !require_root() {
         return;
     }
     let service = PodmanService::start();
-    let config = write_config(
-        "meta",
+    let mut agent = Agent::start_with_config(
         &format!(
             "[container]\nsockets = [\"{}\"]\n",
             service.socket.display()
         ),
+        &["--events"],
     );
-    let mut agent = Agent::start(&["--events", "--config", config.to_str().expect("utf-8")]);
     let container = PodmanContainer::start_with(
         "meta",
         &["--label", "team=blue", "--label", "tier=web"],
@@ -72,7 +64,6 @@ fn first_exec_of_a_podman_container_carries_name_image_and_labels() {
         v["type"] == "exec" && v["args"].to_string().contains("first-exec-marker")
     });
     assert_eq!(exec["container"]["name"], container.name.as_str());
-    let _ = std::fs::remove_file(config);
 }
 
 #[test]

@@ -6,7 +6,8 @@
 use std::collections::BTreeSet;
 
 use kestrel::context::ProcessInfo;
-use kestrel::event::{Event, EventKind};
+use kestrel::event::Event;
+use kestrel::rules::evttypes::Kind;
 use kestrel::rules::testing::{HOST_CGROUP, MapContext, T0, exec, exit, fork};
 use kestrel::rules::{self, Engine};
 
@@ -390,7 +391,7 @@ fn each_exec_capable_default_rule_fires_on_its_attack() {
     // Every default rule that can fire with today's sensor has a case.
     let covered: BTreeSet<&str> = cases.iter().map(|c| c.rule).collect();
     for (i, r) in e.rules().enumerate() {
-        let can_fire_now = EventKind::ALL
+        let can_fire_now = Kind::ALL
             .iter()
             .any(|k| e.rules_for(*k).contains(&(i as u32)));
         // Needs proc.stdin/stdout types, which the sensor does not supply yet.

@@ -11,6 +11,8 @@ use std::{
 
 pub struct Agent {
     child: Child,
+    /// Private alert log directory and API socket of this agent.
+    pub dir: std::path::PathBuf,
     lines: mpsc::Receiver<serde_json::Value>,
     stderr: mpsc::Receiver<String>,
     seen: Vec<serde_json::Value>,
@@ -19,8 +21,40 @@ pub struct Agent {
 impl Agent {
     /// Start `kestrel run` with `args` and wait (20 s max) for "ready".
     pub fn start(args: &[&str]) -> Agent {
+        Agent::start_with_config("", args)
+    }
+
+    /// Like [`start`](Self::start) with extra TOML configuration; the alert
+    /// log and API socket always go to a private temporary directory.
+    pub fn start_with_config(toml: &str, args: &[&str]) -> Agent {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "kestrel-agent-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("agent dir");
+        let config = dir.join("kestrel.toml");
+        let mut text = toml.to_string();
+        if !text.contains("[alerts]") {
+            text.push_str(&format!(
+                "\n[alerts]\nlog_dir = \"{}\"\n",
+                dir.join("alerts").display()
+            ));
+        }
+        if !text.contains("[api]") {
+            text.push_str(&format!(
+                "\n[api]\nsocket = \"{}\"\n",
+                dir.join("kestrel.sock").display()
+            ));
+        }
+        std::fs::write(&config, text).expect("agent config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_kestrel"))
             .arg("run")
+            .arg("--config")
+            .arg(&config)
             .args(args)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
@@ -61,6 +95,7 @@ impl Agent {
         });
         Agent {
             child,
+            dir,
             lines: rx,
             stderr: err_rx,
             seen: Vec::new(),
@@ -104,6 +139,21 @@ impl Agent {
     pub fn seen(&self) -> &[serde_json::Value] {
         &self.seen
     }
+
+    /// The agent's API socket.
+    pub fn socket(&self) -> std::path::PathBuf {
+        self.dir.join("kestrel.sock")
+    }
+
+    /// Stop with SIGTERM and return the exit status and the rest of stderr.
+    pub fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().expect("wait kestrel");
+        // The reader thread ends at EOF, which follows the exit.
+        let rest = self.stderr.iter().collect();
+        (status, rest)
+    }
 }
 
 impl Drop for Agent {
@@ -111,6 +161,7 @@ impl Drop for Agent {
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

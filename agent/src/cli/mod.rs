@@ -1,7 +1,10 @@
 //! The command line: one binary, subcommands for the daemon and its tools.
 
+mod client;
 mod rules;
 mod run;
+
+pub use rules::sources as rules_sources;
 
 use std::path::PathBuf;
 
@@ -24,9 +27,46 @@ pub struct Cli {
 pub enum Command {
     /// Run the agent: load the eBPF sensor, judge events, print alerts on stdout.
     Run(RunArgs),
-    /// Rule files: check them, list the fields rules can use.
+    /// Rule files: check them, list the fields rules can use, reload them in
+    /// a running agent.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Follow a running agent's alert stream (resumable: `--since SEQ`).
+    Alerts {
+        /// Keep streaming new alerts (else stop after the history).
+        #[arg(long, short)]
+        follow: bool,
+        /// Start at a seq (`1234`), a time (RFC 3339) or a duration ago (`10m`).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only alerts matching this condition (e.g. `priority >= warning and container.image startswith nginx`).
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long, short, value_enum, default_value = "text")]
+        output: client::Format,
+        #[command(flatten)]
+        connect: client::Connect,
+    },
+    /// Follow a running agent's enriched events.
+    Events {
+        /// Only events matching this condition.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Stop after this many events.
+        #[arg(long)]
+        limit: Option<u64>,
+        #[arg(long, short, value_enum, default_value = "text")]
+        output: client::Format,
+        #[command(flatten)]
+        connect: client::Connect,
+    },
+    /// A running agent's status: programs, counters, losses.
+    Status {
+        #[arg(long, short, value_enum, default_value = "text")]
+        output: client::Format,
+        #[command(flatten)]
+        connect: client::Connect,
+    },
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -66,6 +106,14 @@ pub enum RulesCommand {
     },
     /// List every field rules can use, with whether it has a value today.
     Fields,
+    /// Reload the rules of a running agent (validated first; on error the
+    /// agent keeps its rules and the errors are printed).
+    Reload {
+        /// Rule files to load instead of the configured ones.
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        connect: client::Connect,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +159,21 @@ pub fn main() -> anyhow::Result<std::process::ExitCode> {
             rules::fields();
             Ok(std::process::ExitCode::SUCCESS)
         }
+        Command::Rules(RulesCommand::Reload { paths, connect }) => client::reload(&connect, &paths),
+        Command::Alerts {
+            follow,
+            since,
+            filter,
+            output,
+            connect,
+        } => client::alerts(&connect, follow, since.as_deref(), filter, output),
+        Command::Events {
+            filter,
+            limit,
+            output,
+            connect,
+        } => client::events(&connect, filter.as_deref(), output, limit),
+        Command::Status { output, connect } => client::status(&connect, output),
         Command::Config(ConfigCommand::Defaults) => {
             print!("{}", Config::defaults_toml());
             Ok(std::process::ExitCode::SUCCESS)

@@ -1,13 +1,22 @@
-//! Outputs: where records leave the agent for people and machines.
+//! Outputs: where alerts (and, when asked, events) leave the agent.
 //!
-//! The hot path hands records to a bounded queue ([`OutputQueue`]); a tokio
-//! task writes them as JSON lines or compact text. When the queue is full
-//! the record is dropped and counted: the hot path never waits for stdout.
+//! * Alert sinks follow the alert hub with their own bounded subscription
+//!   ([`spawn_sink`]): JSON lines (stdout or a size-rotated file), human
+//!   text, HTTP POST in Falco's JSON shape (Falcosidekick-compatible). A
+//!   sink that falls behind loses the oldest alerts and logs the gap; the
+//!   alerts stay in the durable log.
+//! * Stdout is written by one thread ([`write_records`]) fed by a bounded
+//!   queue ([`OutputQueue`]) of alerts and enriched events; when the queue
+//!   is full the record is dropped and counted: the hot path never waits.
 
-mod text;
+pub mod event_text;
+pub mod file;
+pub mod http;
+pub mod json;
+pub mod text;
 
 use std::{
-    io::Write,
+    io::{self, Write},
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -16,7 +25,16 @@ use std::{
 
 use tokio::sync::mpsc;
 
-use crate::{alert::record::Alert, config::OutputFormat, context::ContainerInfo, event::Event};
+use crate::{
+    alert::{
+        AlertHub,
+        bus::{BusMessage, SubscriberConfig},
+        record::Alert,
+    },
+    config::OutputFormat,
+    context::ContainerInfo,
+    event::Event,
+};
 
 /// What goes out on stdout: alerts, and events when asked for.
 #[derive(Debug)]
@@ -59,6 +77,16 @@ impl OutputQueue {
     }
 }
 
+/// An alert sink that hands alerts to the stdout writer's queue.
+pub struct QueueSink(pub OutputQueue);
+
+impl AlertSink for QueueSink {
+    fn write_alert(&mut self, alert: &Alert) -> io::Result<()> {
+        self.0.push(Record::Alert(Box::new(alert.clone())));
+        Ok(())
+    }
+}
+
 /// Create a queue and the writer task's receiving end.
 pub fn queue(capacity: usize) -> (OutputQueue, mpsc::Receiver<Record>) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
@@ -77,6 +105,7 @@ pub fn queue(capacity: usize) -> (OutputQueue, mpsc::Receiver<Record>) {
 pub fn write_records<W: Write>(
     mut rx: mpsc::Receiver<Record>,
     format: OutputFormat,
+    colour: bool,
     out: W,
 ) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
@@ -85,7 +114,7 @@ pub fn write_records<W: Write>(
         let mut next = Some(event);
         while let Some(event) = next {
             line.clear();
-            format_record(&event, format, &mut line);
+            format_record(&event, format, colour, &mut line);
             out.write_all(&line)?;
             next = rx.try_recv().ok();
         }
@@ -95,7 +124,7 @@ pub fn write_records<W: Write>(
 }
 
 /// Render one record as a line (with the trailing newline).
-pub fn format_record(record: &Record, format: OutputFormat, line: &mut Vec<u8>) {
+pub fn format_record(record: &Record, format: OutputFormat, colour: bool, line: &mut Vec<u8>) {
     match format {
         OutputFormat::Json => {
             let written = match record {
@@ -110,9 +139,102 @@ pub fn format_record(record: &Record, format: OutputFormat, line: &mut Vec<u8>) 
             }
         }
         OutputFormat::Text => match record {
-            Record::Event(e) => text::format_event(&e.event, line),
-            Record::Alert(a) => text::format_alert(a, line),
+            Record::Event(e) => event_text::format_event(&e.event, line),
+            Record::Alert(a) => line.extend_from_slice(text::format_alert(a, colour).as_bytes()),
         },
     }
     line.push(b'\n');
+}
+
+/// A blocking alert writer.
+pub trait AlertSink: Send {
+    fn write_alert(&mut self, alert: &Alert) -> io::Result<()>;
+    /// The sink's subscriber lost `dropped` alerts with seqs in `from..=to`.
+    fn gap(&mut self, from_seq: u64, to_seq: u64, dropped: u64) {
+        tracing::warn!(
+            from_seq,
+            to_seq,
+            dropped,
+            "output fell behind; alerts skipped"
+        );
+    }
+}
+
+/// Subscribes `sink` to the hub (queue of `capacity`, drop-oldest) and
+/// drives it on its own thread until the hub is gone. Write errors are
+/// logged and the sink goes on.
+pub fn spawn_sink(
+    hub: &AlertHub,
+    mut sink: impl AlertSink + 'static,
+    capacity: usize,
+    name: &str,
+) -> io::Result<std::thread::JoinHandle<()>> {
+    let mut sub = hub.subscribe(SubscriberConfig::new(capacity).with_name(name));
+    let name = name.to_string();
+    std::thread::Builder::new()
+        .name(format!("sink-{name}"))
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, sink = %name, "cannot start sink");
+                    return;
+                }
+            };
+            rt.block_on(async {
+                while let Some(m) = sub.recv().await {
+                    match m {
+                        BusMessage::Item(a) => {
+                            if let Err(e) = sink.write_alert(&a) {
+                                tracing::warn!(error = %e, sink = %name, "output write failed");
+                            }
+                        }
+                        BusMessage::Gap {
+                            from_seq,
+                            to_seq,
+                            dropped,
+                        } => sink.gap(from_seq, to_seq, dropped),
+                    }
+                }
+            });
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::HubConfig;
+    use crate::alert::dedup::DedupConfig;
+    use crate::alert::record::sample_alert;
+
+    #[test]
+    fn json_lines_sink_writes_every_published_alert_to_a_rotating_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = HubConfig::new(dir.path().join("log"));
+        cfg.dedup = DedupConfig::off();
+        let hub = AlertHub::open(cfg).unwrap();
+        let path = dir.path().join("alerts.jsonl");
+        let file = file::RotatingFile::open(&path, 1 << 20, 2).unwrap();
+        let t = spawn_sink(
+            &hub,
+            json::JsonLines::new(file, json::JsonStyle::Falco),
+            64,
+            "file",
+        )
+        .unwrap();
+        for i in 0..3 {
+            let mut a = sample_alert();
+            a.process.cmdline = format!("x{i}");
+            hub.publish(a).unwrap();
+        }
+        drop(hub); // the sink drains and ends
+        t.join().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[2]["output_fields"]["kestrel.seq"], 3);
+    }
 }

@@ -1,89 +1,148 @@
-//! Compact one-line rendering for humans.
+//! Human-readable alert text: one compact line per alert, coloured by
+//! priority on a terminal, with the process ancestry on one line
+//! (`bash(12) > sshd(10) > systemd(1)`). Used by the text output and by the
+//! CLI client.
 
-use std::io::Write as _;
+use std::io::{self, IsTerminal, Write};
 
-use crate::{
-    alert::record::Alert,
-    event::{Event, EventBody},
-};
+use super::AlertSink;
+use crate::alert::record::{Alert, Priority};
 
-/// `2026-01-02T03:04:05.123Z Warning Terminal shell in container [c0ffee12 web]
-/// bash(42) < runc(40) < containerd-shim(12): <rule output>`
-pub fn format_alert(a: &Alert, line: &mut Vec<u8>) {
-    let time = a.time.get(..23).unwrap_or(&a.time);
-    let _ = write!(line, "{time}Z {:?} {} [", a.priority, a.rule);
-    if a.container.id == "host" {
-        line.extend_from_slice(b"host");
-    } else {
-        let short = a.container.id.get(..12).unwrap_or(&a.container.id);
-        let _ = write!(line, "{short}");
-        if let Some(name) = &a.container.name {
-            let _ = write!(line, " {name}");
-        }
-    }
-    let _ = write!(line, "] {}({})", a.process.name, a.process.pid);
-    for anc in &a.process.ancestors {
-        let _ = write!(line, " < {}({})", anc.name, anc.pid);
-    }
-    let _ = write!(line, ": {}", a.output);
-    if let Some(d) = &a.dedup {
-        let _ = write!(line, " (x{} since {})", d.count, d.first_seen);
+const RESET: &str = "\x1b[0m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+
+fn priority_colour(p: Priority) -> &'static str {
+    match p {
+        Priority::Emergency | Priority::Alert | Priority::Critical => "\x1b[1;31m",
+        Priority::Error => "\x1b[31m",
+        Priority::Warning => "\x1b[33m",
+        Priority::Notice => "\x1b[36m",
+        Priority::Informational => "\x1b[32m",
+        Priority::Debug => "\x1b[2m",
     }
 }
 
-/// `15:04:05.123456 exec pid=42 ppid=7 uid=0 cg=1234 bash: /bin/ls ls -la`
-pub fn format_event(event: &Event, line: &mut Vec<u8>) {
-    let h = &event.header;
-    let secs = h.time_ns / 1_000_000_000;
-    let (hh, mm, ss) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    let micros = (h.time_ns % 1_000_000_000) / 1000;
-    let _ = write!(
-        line,
-        "{hh:02}:{mm:02}:{ss:02}.{micros:06} {:<5} pid={} ppid={} uid={} cg={} {}:",
-        event.kind().as_str(),
-        h.tgid,
-        h.ppid,
-        h.uid,
-        h.cgroup_id,
-        h.comm
-    );
-    let _ = match &event.body {
-        EventBody::Exec(e) => {
-            let _ = write!(line, " {}", e.filename);
-            for arg in &e.args {
-                let _ = write!(line, " {arg}");
-            }
-            if e.args_truncated {
-                line.extend_from_slice(" …".as_bytes());
-            }
-            Ok(())
-        }
-        EventBody::Fork(f) => write!(line, " child={}", f.child_tgid),
-        EventBody::Exit(x) if x.signal != 0 => write!(line, " signal={}", x.signal),
-        EventBody::Exit(x) => write!(line, " status={}", x.status),
-        EventBody::Syscall(s) => {
-            let _ = write!(line, " {}", s.name);
-            if let Ok(args) = serde_json::to_string(&s.args) {
-                let _ = write!(line, " {args}");
-            }
-            if let Some(path) = &s.fd_path {
-                let _ = write!(line, " fd={path}");
-            }
-            if let Some(t) = &s.tuple {
-                let _ = write!(line, " {}", t.proto);
-                if let Ok(ends) = serde_json::to_string(&(&t.local, &t.remote)) {
-                    let _ = write!(line, " {ends}");
-                }
-            }
-            write!(line, " = {}", s.ret)
-        }
-        EventBody::FirstSyscall(f) => write!(line, " first use of {} ({})", f.name, f.nr),
-        EventBody::Cgroup(c) => write!(
-            line,
-            " cgroup {} {} id={}",
-            if c.created { "mkdir" } else { "rmdir" },
-            c.path,
-            c.id
-        ),
+/// `bash(12) > sshd(10) > systemd(1)`: the process, then its ancestors.
+pub fn ancestry(a: &Alert) -> String {
+    let mut s = format!("{}({})", a.process.name, a.process.pid);
+    for p in &a.process.ancestors {
+        s.push_str(" > ");
+        s.push_str(&p.name);
+        s.push('(');
+        s.push_str(&p.pid.to_string());
+        s.push(')');
+    }
+    s
+}
+
+/// Removes control characters so alert data cannot drive the terminal.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+/// One line for an alert; `colour` adds ANSI colours.
+pub fn format_alert(a: &Alert, colour: bool) -> String {
+    let (pc, b, d, r) = if colour {
+        (priority_colour(a.priority), BOLD, DIM, RESET)
+    } else {
+        ("", "", "", "")
     };
+    let mut line = format!(
+        "{d}{time}{r} {pc}{prio:<13}{r} {b}{rule}{r} {d}#{seq}{r}",
+        time = clean(&a.time),
+        prio = a.priority.falco_name(),
+        rule = clean(&a.rule),
+        seq = a.seq,
+    );
+    if a.container.id != "host" && !a.container.id.is_empty() {
+        line.push_str(&format!(" ctr={}", clean(short_id(&a.container.id))));
+        if let Some(img) = &a.container.image {
+            line.push_str(&format!(" img={}", clean(img)));
+        }
+    } else {
+        line.push_str(" host");
+    }
+    if let Some(k) = &a.k8s {
+        line.push_str(&format!(" k8s={}/{}", clean(&k.namespace), clean(&k.pod)));
+    }
+    line.push_str(&format!(" proc={}", clean(&ancestry(a))));
+    if !a.process.cmdline.is_empty() {
+        line.push_str(&format!(" cmd={:?}", clean(&a.process.cmdline)));
+    }
+    if let Some(dd) = &a.dedup {
+        line.push_str(&format!(
+            " {b}x{}{r} {d}(first #{} at {}, last {}){r}",
+            dd.count,
+            dd.first_seq,
+            clean(&dd.first_seen),
+            clean(&dd.last_seen)
+        ));
+    }
+    if !a.output.is_empty() {
+        line.push_str(&format!(" {d}|{r} {}", clean(&a.output)));
+    }
+    line
+}
+
+/// Text sink: one line per alert; colour when writing to a terminal.
+pub struct TextOutput<W: Write + Send> {
+    out: W,
+    colour: bool,
+}
+
+impl TextOutput<io::Stdout> {
+    /// Text on stdout, coloured if stdout is a terminal.
+    pub fn stdout() -> Self {
+        let out = io::stdout();
+        let colour = out.is_terminal();
+        Self { out, colour }
+    }
+}
+
+impl<W: Write + Send> TextOutput<W> {
+    pub fn new(out: W, colour: bool) -> Self {
+        Self { out, colour }
+    }
+}
+
+impl<W: Write + Send> AlertSink for TextOutput<W> {
+    fn write_alert(&mut self, alert: &Alert) -> io::Result<()> {
+        writeln!(self.out, "{}", format_alert(alert, self.colour))?;
+        self.out.flush()
+    }
+
+    fn gap(&mut self, from_seq: u64, to_seq: u64, dropped: u64) {
+        let _ = writeln!(
+            self.out,
+            "-- skipped {dropped} alert(s) in #{from_seq}..#{to_seq}: output too slow --"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::record::sample_alert;
+
+    #[test]
+    fn compact_line_with_ancestry() {
+        let mut a = sample_alert();
+        a.seq = 5;
+        a.process.cmdline = "bash -il\x1b[31m".into();
+        let line = format_alert(&a, false);
+        assert!(line.contains("bash(12) > sshd(10) > systemd(1)"), "{line}");
+        assert!(line.contains("Notice"));
+        assert!(line.contains("#5"));
+        assert!(line.contains("ctr=3ad7b26ded6d "));
+        assert!(!line.contains('\x1b'), "no escape from data: {line}");
+        assert!(!line.contains('\n'));
+        assert!(format_alert(&a, true).contains("\x1b[36m"));
+    }
 }

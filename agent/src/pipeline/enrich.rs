@@ -57,11 +57,11 @@ impl Pending {
         self.len == 0
     }
 
-    /// Hold `event`; gives it back when the buffer is full.
-    pub fn hold(&mut self, event: Event, stats: &EnrichStats) -> Result<(), Event> {
+    /// Hold `event`; gives it back (`Some`) when the buffer is full.
+    pub fn hold(&mut self, event: Event, stats: &EnrichStats) -> Option<Event> {
         if self.len >= self.cap {
             stats.overflow.fetch_add(1, Ordering::Relaxed);
-            return Err(event);
+            return Some(event);
         }
         stats.held.fetch_add(1, Ordering::Relaxed);
         self.len += 1;
@@ -69,7 +69,7 @@ impl Pending {
             .entry(event.header.cgroup_id)
             .or_default()
             .push_back((Instant::now() + self.wait, event));
-        Ok(())
+        None
     }
 
     /// Release, in order, the events of cgroups that became `known`, and
@@ -154,7 +154,7 @@ mod tests {
         let stats = EnrichStats::default();
         let mut p = Pending::new(Duration::from_secs(10), 10);
         for pid in 1..=3 {
-            p.hold(event(7, pid), &stats).expect("room");
+            assert!(p.hold(event(7, pid), &stats).is_none());
         }
         let mut out = Vec::new();
         p.release(
@@ -179,7 +179,7 @@ mod tests {
     fn deadline_releases_with_what_is_known_and_counts() {
         let stats = EnrichStats::default();
         let mut p = Pending::new(Duration::from_millis(0), 10);
-        p.hold(event(7, 1), &stats).expect("room");
+        assert!(p.hold(event(7, 1), &stats).is_none());
         let mut out = Vec::new();
         p.release(
             Instant::now() + Duration::from_millis(1),
@@ -195,8 +195,8 @@ mod tests {
     fn full_buffer_gives_the_event_back_and_counts() {
         let stats = EnrichStats::default();
         let mut p = Pending::new(Duration::from_secs(1), 1);
-        p.hold(event(7, 1), &stats).expect("room");
-        assert!(p.hold(event(7, 2), &stats).is_err());
+        assert!(p.hold(event(7, 1), &stats).is_none());
+        assert!(p.hold(event(7, 2), &stats).is_some());
         assert_eq!(stats.overflow.load(Ordering::Relaxed), 1);
     }
 }

@@ -230,9 +230,8 @@ impl<S: EventSink> HotPath<S> {
         let cgroup = event.header.cgroup_id;
         let wait = st.pending.has(cgroup) || st.containers.lookup(cgroup).is_none();
         if wait {
-            match st.pending.hold(event, &st.enrich_stats) {
-                Ok(()) => return,
-                Err(event) => Self::finish(st, &mut self.sink, event),
+            if let Some(event) = st.pending.hold(event, &st.enrich_stats) {
+                Self::finish(st, &mut self.sink, event);
             }
         } else {
             Self::finish(st, &mut self.sink, event);

@@ -26,6 +26,9 @@ pub struct Summary {
     pub rules_for_every_event: Vec<String>,
     /// Enabled rules none of whose event types is captured yet.
     pub cannot_fire_yet: Vec<String>,
+    /// Enabled rules whose condition can match no event at all (e.g. an
+    /// empty list to be filled by the user).
+    pub never_match: Vec<String>,
     /// Field → enabled rules using it, for fields not captured yet.
     pub fields_not_captured: BTreeMap<String, Vec<String>>,
     /// Notes from loading (version requirements accepted, ...).
@@ -53,7 +56,9 @@ impl Summary {
             } else {
                 needed = needed.union(r.kinds);
             }
-            if !r.kinds.any_captured() {
+            if r.kinds.is_empty() {
+                s.never_match.push(r.name.clone());
+            } else if !r.kinds.any_captured() {
                 s.cannot_fire_yet.push(r.name.clone());
             }
             for f in &r.uncaptured_fields {
@@ -114,6 +119,16 @@ impl fmt::Display for Summary {
                 self.cannot_fire_yet.len()
             )?;
             for r in &self.cannot_fire_yet {
+                writeln!(f, "  - {r}")?;
+            }
+        }
+        if !self.never_match.is_empty() {
+            writeln!(
+                f,
+                "{} rule(s) can match no event as configured (e.g. an empty list or macro to fill in):",
+                self.never_match.len()
+            )?;
+            for r in &self.never_match {
                 writeln!(f, "  - {r}")?;
             }
         }

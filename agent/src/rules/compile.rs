@@ -14,12 +14,14 @@ use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
 
 use super::eval::{CompiledRule, Engine, Eval, Pred, RuleInfo, SlotDef};
-use super::evttypes::{KindSet, kind_of_name};
+use super::evttypes::{Kind, KindSet, NameSet, type_index};
+use super::fdinfo::Net;
 use super::fields::{self, FieldArg, ResolveError, Ty};
 use super::lexer::{Lexer, Op};
 use super::load::{self, ExcValue, ExceptionDef, Item, ListDef, MacroDef, Merge, RuleDef, Text};
 use super::output::{self, OutputFormat, Part, Piece};
 use super::parser::{self, Expr, FieldExpr, Rhs, Transform, Value};
+use super::sysargs;
 use super::{Diagnostic, Priority, RuleSource};
 
 /// Where to point users for the list of fields.
@@ -879,11 +881,11 @@ impl<'d> Compiler<'d> {
         res
     }
 
-    fn evttype_names(&mut self, values: &[String], text: &Text, at: usize) -> KindSet {
-        let mut set = KindSet::EMPTY;
+    fn evttype_names(&mut self, values: &[String], text: &Text, at: usize) -> NameSet {
+        let mut set = NameSet::default();
         for v in values {
-            match kind_of_name(v) {
-                Some(k) => set = set.union(KindSet::one(k)),
+            match type_index(v) {
+                Some(i) => set.insert(i),
                 None => {
                     if self.warned_evttypes.insert(v.clone()) {
                         let (file, pos) = text.locate(at);
@@ -916,28 +918,125 @@ impl<'d> Compiler<'d> {
             vec![display.clone()]
         };
         let any = (KindSet::all(), KindSet::EMPTY);
-        // evt.type: a check of the event's kind.
+        // evt.type: the event's exact name when it has one, else its kind
+        // (see `evttypes::TypeOf`); the kinds it can match index the rule.
         if matches!(lhs.name.as_str(), "evt.type" | "syscall.type")
             && lhs.transforms.is_empty()
             && matches!(op, Op::Eq | Op::Ne | Op::In)
             && !matches!(rhs, Rhs::Field(_))
         {
             let vals = self.values(rhs);
-            let set = self.evttype_names(&vals, text, at);
-            let (mask, set) = if op == Op::Ne {
-                (set.complement(), set.complement())
+            let names = self.evttype_names(&vals, text, at);
+            let (any, all) = names.kinds();
+            let syscall_only = lhs.name == "syscall.type";
+            // Events that match by kind (scheduler exec/fork, container
+            // events): the kinds with at least one of the names.
+            let kind_level = any;
+            let eq = move |e: &Eval<'_, '_>| {
+                let t = &e.src.ty;
+                if t.exact {
+                    t.idx.is_some_and(|i| names.contains(i))
+                } else {
+                    kind_level.contains(t.kind)
+                }
+            };
+            // Never certain for `Other` (unknown syscall names land there).
+            let other = KindSet::one(Kind::Other).complement();
+            let non_syscall = KindSet::one(Kind::Exit)
+                .union(KindSet::one(Kind::Container))
+                .complement();
+            let (pred, may, must): (Pred, KindSet, KindSet) = if op == Op::Ne {
+                (
+                    Arc::new(move |e| !(syscall_only && !e.src.ty.syscall) && !eq(e)),
+                    all.complement(),
+                    any.complement().intersect(other),
+                )
             } else {
-                (set, set)
+                (
+                    Arc::new(move |e| !(syscall_only && !e.src.ty.syscall) && eq(e)),
+                    any,
+                    all.intersect(other),
+                )
+            };
+            let (may, must) = if syscall_only {
+                (may.intersect(non_syscall), KindSet::EMPTY)
+            } else {
+                (may, must)
             };
             return Ok(Piece2 {
                 konst: None,
                 conj: None,
-                pred: Arc::new(move |e| mask.0 & e.src.kind.bit() != 0),
-                may: set,
-                must: set,
+                pred,
+                may,
+                must,
                 fields,
                 uncaptured,
             });
+        }
+        // Addresses and networks: compared as IPs / CIDR, not as text.
+        if lhs.transforms.is_empty()
+            && matches!(op, Op::Eq | Op::Ne | Op::In | Op::Intersects)
+            && !matches!(rhs, Rhs::Field(_))
+            && (fields::NET_FIELDS.contains(&lhs.name.as_str())
+                || fields::IP_FIELDS.contains(&lhs.name.as_str()))
+        {
+            let vals = self.values(rhs);
+            let is_net = fields::NET_FIELDS.contains(&lhs.name.as_str());
+            let nets: Option<Vec<Net>> = vals
+                .iter()
+                .map(|v| {
+                    if is_net {
+                        Net::parse(v)
+                    } else {
+                        v.trim()
+                            .parse::<std::net::IpAddr>()
+                            .ok()
+                            .map(|ip| Net::single(ip))
+                    }
+                })
+                .collect();
+            match nets {
+                Some(nets) if !nets.is_empty() => {
+                    let hit = move |s: &str| {
+                        s.parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| nets.iter().any(|n| n.contains(ip)))
+                    };
+                    let pred: Pred = if op == Op::Ne {
+                        Arc::new(move |e| {
+                            let x = e.get(slot);
+                            x.is_present() && !x.any_str(&hit)
+                        })
+                    } else {
+                        Arc::new(move |e| e.get(slot).any_str(&hit))
+                    };
+                    return Ok(Piece2 {
+                        pred,
+                        may: any.0,
+                        must: any.1,
+                        fields,
+                        uncaptured,
+                        konst: None,
+                        conj: None,
+                    });
+                }
+                _ if is_net => {
+                    let bad = vals
+                        .iter()
+                        .find(|v| Net::parse(v).is_none())
+                        .cloned()
+                        .unwrap_or_default();
+                    return Err(err_at(
+                        text,
+                        at,
+                        format!(
+                            "`{bad}` is not an IP network, as `{}` needs; write a CIDR such as \"10.0.0.0/8\" or an address",
+                            lhs.name
+                        ),
+                    ));
+                }
+                // Not all addresses: compare as text.
+                _ => {}
+            }
         }
         // evt.dir: a property of the kind too.
         if lhs.name == "evt.dir"
@@ -1549,6 +1648,22 @@ impl Compiler<'_> {
                         piece.fields.push((disp.clone(), slot));
                         parts.push(Part::Field(disp, slot));
                     }
+                }
+            }
+        }
+        // An argument name other event types have may be missing on the
+        // rule's own (e.g. `evt.arg.flags` of an exec).
+        for (disp, slot) in &piece.fields {
+            if let SlotDef::Field { def, arg } = &self.slots[*slot]
+                && def.avail == fields::Avail::ByArg
+            {
+                let ok = match arg {
+                    FieldArg::Key(k) => sysargs::arg_captured_for(kinds, Some(k), None),
+                    FieldArg::Index(i) => sysargs::arg_captured_for(kinds, None, Some(*i)),
+                    FieldArg::None => true,
+                };
+                if !ok {
+                    piece.uncaptured.push(disp.clone());
                 }
             }
         }

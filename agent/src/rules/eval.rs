@@ -291,13 +291,14 @@ impl Engine {
         ctx: &dyn Context,
         out: &mut Vec<Match>,
     ) {
-        let rules = self.rules_for(Kind::of_event(event));
+        let src = Src::new(event, ctx, &self.hostname);
+        let rules = self.rules_for(src.kind);
         if rules.is_empty() {
             return;
         }
         scratch.begin(self.slots.len());
         let mut e = Eval {
-            src: Src::new(event, ctx, &self.hostname),
+            src,
             slots: &self.slots,
             scratch,
         };

@@ -1,9 +1,14 @@
 //! The one table that says which Falco `evt.type` name maps to which kind of
 //! Kestrel event, and which of those kinds the sensor captures today.
 //!
-//! When the event model grows (open, connect, ptrace, ...), the only change
-//! needed here is the `Kind::current` / `Kind::of_event` pair: the names are
-//! already mapped to their future kinds.
+//! Rules are indexed by [`Kind`] (a few dozen buckets, a bit set per rule),
+//! but `evt.type` compares the event's *exact* name when it has one: a
+//! syscall event is `openat` or `open`, not "some open". Events from the
+//! scheduler (exec, fork) cannot tell `execve` from `execveat` or `clone`
+//! from `vfork`; they match every name of their kind ([`TypeOf::exact`]).
+//! When the sensor grows, add the new syscall's name to [`EVENT_TYPES`].
+
+use std::sync::OnceLock;
 
 use crate::event::{Event, EventBody};
 
@@ -121,15 +126,9 @@ impl Kind {
     }
 
     /// The kind of an event from the model: by the syscall's name for
-    /// syscall events. **Extend here** too.
+    /// syscall events.
     pub fn of_event(event: &Event) -> Kind {
-        match &event.body {
-            EventBody::Exec(_) => Kind::Exec,
-            EventBody::Fork(_) => Kind::Fork,
-            EventBody::Exit(_) => Kind::Exit,
-            EventBody::Syscall(s) => kind_of_name(s.name).unwrap_or(Kind::Other),
-            EventBody::FirstSyscall(_) | EventBody::Cgroup(_) => Kind::Container,
-        }
+        TypeOf::of(event).kind
     }
 
     /// The Falco `evt.type` name shown for an event of this kind (the first
@@ -153,7 +152,19 @@ impl Kind {
     pub fn category(self) -> &'static str {
         match self {
             Kind::Exec | Kind::Fork | Kind::Exit | Kind::Kill | Kind::Prctl => "process",
-            Kind::Open | Kind::Close | Kind::Io | Kind::Truncate => "file",
+            Kind::Open
+            | Kind::Close
+            | Kind::Io
+            | Kind::Truncate
+            | Kind::Chmod
+            | Kind::Chown
+            | Kind::Link
+            | Kind::Symlink
+            | Kind::Unlink
+            | Kind::Rename
+            | Kind::Mkdir
+            | Kind::MemfdCreate
+            | Kind::Dup => "file",
             Kind::Connect
             | Kind::Accept
             | Kind::Bind
@@ -211,6 +222,7 @@ pub static EVENT_TYPES: &[EvtTypeDef] = &[
     t("chmod", Kind::Chmod),
     t("fchmod", Kind::Chmod),
     t("fchmodat", Kind::Chmod),
+    t("fchmodat2", Kind::Chmod),
     t("chown", Kind::Chown),
     t("fchown", Kind::Chown),
     t("fchownat", Kind::Chown),
@@ -286,7 +298,128 @@ pub static EVENT_TYPES: &[EvtTypeDef] = &[
 
 /// Looks a Falco event-type name up.
 pub fn kind_of_name(name: &str) -> Option<Kind> {
-    EVENT_TYPES.iter().find(|t| t.name == name).map(|t| t.kind)
+    type_index(name).map(|i| EVENT_TYPES[usize::from(i)].kind)
+}
+
+/// The position of a name in [`EVENT_TYPES`] (binary search over a sorted
+/// copy: a handful of short string compares per event).
+pub fn type_index(name: &str) -> Option<u16> {
+    static SORTED: OnceLock<Vec<(&'static str, u16)>> = OnceLock::new();
+    let sorted = SORTED.get_or_init(|| {
+        let mut v: Vec<(&'static str, u16)> = EVENT_TYPES
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name, i as u16))
+            .collect();
+        v.sort_unstable();
+        v
+    });
+    sorted
+        .binary_search_by(|(n, _)| (*n).cmp(name))
+        .ok()
+        .map(|i| sorted[i].1)
+}
+
+/// How an event names its type, worked out once per event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TypeOf {
+    pub kind: Kind,
+    /// Index in [`EVENT_TYPES`] of the name `evt.type` renders (None: a
+    /// syscall name the table does not know).
+    pub idx: Option<u16>,
+    /// The event carries its exact name (syscall events, `procexit`);
+    /// otherwise it matches every name of its kind.
+    pub exact: bool,
+    /// Falco counts it as a system call (`syscall.type` has a value):
+    /// syscall events and successful execs.
+    pub syscall: bool,
+}
+
+impl TypeOf {
+    pub fn of(event: &Event) -> TypeOf {
+        static CANON: OnceLock<[Option<u16>; 4]> = OnceLock::new();
+        let canon = CANON.get_or_init(|| {
+            [
+                type_index("execve"),
+                type_index("clone"),
+                type_index("procexit"),
+                type_index("container"),
+            ]
+        });
+        let kind_level = |kind, idx, exact, syscall| TypeOf {
+            kind,
+            idx,
+            exact,
+            syscall,
+        };
+        match &event.body {
+            EventBody::Syscall(s) => {
+                let idx = type_index(s.name);
+                TypeOf {
+                    kind: idx.map_or(Kind::Other, |i| EVENT_TYPES[usize::from(i)].kind),
+                    idx,
+                    exact: true,
+                    syscall: true,
+                }
+            }
+            EventBody::Exec(_) => kind_level(Kind::Exec, canon[0], false, true),
+            EventBody::Fork(_) => kind_level(Kind::Fork, canon[1], false, false),
+            EventBody::Exit(_) => kind_level(Kind::Exit, canon[2], true, false),
+            EventBody::FirstSyscall(_) | EventBody::Cgroup(_) => {
+                kind_level(Kind::Container, canon[3], false, false)
+            }
+        }
+    }
+
+    /// The `evt.type` text.
+    pub fn name(&self) -> &'static str {
+        self.idx
+            .map_or("unknown", |i| EVENT_TYPES[usize::from(i)].name)
+    }
+}
+
+/// A set of [`EVENT_TYPES`] indices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct NameSet([u64; 2]);
+
+/// How many names a [`NameSet`] holds (test-checked against [`EVENT_TYPES`]).
+pub const MAX_EVENT_TYPES: usize = 128;
+
+impl NameSet {
+    pub fn insert(&mut self, i: u16) {
+        self.0[usize::from(i / 64)] |= 1u64 << (i % 64);
+    }
+
+    #[inline]
+    pub fn contains(&self, i: u16) -> bool {
+        self.0
+            .get(usize::from(i / 64))
+            .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+    }
+
+    /// Kinds with at least one name in the set / all names in the set.
+    pub fn kinds(&self) -> (KindSet, KindSet) {
+        let (mut any, mut all) = (KindSet::EMPTY, KindSet::EMPTY);
+        for k in Kind::ALL {
+            let mut n = 0;
+            let mut hit = 0;
+            for (i, t) in EVENT_TYPES.iter().enumerate() {
+                if t.kind == k {
+                    n += 1;
+                    if self.contains(i as u16) {
+                        hit += 1;
+                    }
+                }
+            }
+            if hit > 0 {
+                any = any.union(KindSet::one(k));
+            }
+            if n > 0 && hit == n {
+                all = all.union(KindSet::one(k));
+            }
+        }
+        (any, all)
+    }
 }
 
 /// A set of [`Kind`]s.
@@ -354,6 +487,19 @@ mod tests {
         for (name, _) in kestrel_common::syscalls::NAMES {
             let kind = kind_of_name(name);
             assert!(kind.is_some_and(Kind::is_captured), "{name} → {kind:?}");
+        }
+    }
+
+    #[test]
+    fn event_types_fit_the_name_set() {
+        assert!(EVENT_TYPES.len() <= MAX_EVENT_TYPES);
+        for (i, t) in EVENT_TYPES.iter().enumerate() {
+            assert_eq!(
+                type_index(t.name),
+                Some(i as u16),
+                "{} listed twice?",
+                t.name
+            );
         }
     }
 

@@ -3,8 +3,8 @@
 //! reads its value from the event and the enrichment context.
 //!
 //! Extending: add a row to [`CATALOG`] (and, for syscall arguments, to
-//! [`EVT_ARGS`]); a field the event model cannot supply yet gets
-//! `Avail::NotYet` and the `none` getter, so rules using it load and
+//! [`sysargs::ARG_LAYOUTS`]); a field the event model cannot supply yet
+//! gets `Avail::NotYet` and the `none` getter, so rules using it load and
 //! evaluate to "no value".
 
 use std::cell::OnceCell;
@@ -13,9 +13,11 @@ use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use crate::context::{ContainerInfo, Context, ProcessInfo};
-use crate::event::{Event, EventBody, Exec};
+use crate::event::{Event, EventBody, Exec, Syscall, SyscallArgs};
 
-use super::evttypes::Kind;
+use super::evttypes::{Kind, TypeOf};
+use super::fdinfo::{self, FdType, FdView, Role};
+use super::sysargs;
 
 /// A field's value type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +55,7 @@ pub enum Avail {
     Now,
     /// Needs event kinds or enrichment the sensor does not have yet.
     NotYet,
-    /// Depends on the argument (evt.arg.*): see [`EVT_ARGS`].
+    /// Depends on the argument (evt.arg.*): see [`sysargs::ARG_LAYOUTS`].
     ByArg,
 }
 
@@ -86,11 +88,8 @@ impl FieldDef {
             Avail::Now => true,
             Avail::NotYet => false,
             Avail::ByArg => match arg {
-                FieldArg::Key(k) => EVT_ARGS.iter().any(|a| a.name == k && a.kind.is_captured()),
-                FieldArg::Index(i) => EVT_ARGS
-                    .iter()
-                    .filter(|a| a.kind.is_captured())
-                    .any(|a| a.index == *i),
+                FieldArg::Key(k) => sysargs::arg_captured(Some(k), None),
+                FieldArg::Index(i) => sysargs::arg_captured(None, Some(*i)),
                 FieldArg::None => true,
             },
         }
@@ -254,6 +253,8 @@ pub struct Src<'a> {
     pub ctx: &'a dyn Context,
     pub hostname: &'a str,
     pub kind: Kind,
+    /// The event's type name and how `evt.type` compares it.
+    pub ty: TypeOf,
     proc: OnceCell<Option<&'a ProcessInfo>>,
     parent: OnceCell<Option<&'a ProcessInfo>>,
     cont: OnceCell<Option<&'a ContainerInfo>>,
@@ -261,11 +262,13 @@ pub struct Src<'a> {
 
 impl<'a> Src<'a> {
     pub fn new(ev: &'a Event, ctx: &'a dyn Context, hostname: &'a str) -> Src<'a> {
+        let ty = TypeOf::of(ev);
         Src {
             ev,
             ctx,
             hostname,
-            kind: Kind::of_event(ev),
+            kind: ty.kind,
+            ty,
             proc: OnceCell::new(),
             parent: OnceCell::new(),
             cont: OnceCell::new(),
@@ -304,6 +307,22 @@ impl<'a> Src<'a> {
         }
     }
 
+    /// The syscall, for syscall events.
+    pub fn sys(&self) -> Option<&'a Syscall> {
+        match &self.ev.body {
+            EventBody::Syscall(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A process fact: from the process table (the pipeline applies an
+    /// exec to it before judging), else from the exec event itself.
+    fn fact<T>(&self, from_exec: fn(&Exec) -> T, from_proc: fn(&ProcessInfo) -> T) -> Option<T> {
+        self.proc()
+            .map(from_proc)
+            .or_else(|| self.exec().map(from_exec))
+    }
+
     /// Ancestor `n` (1 = parent); `None` past the known chain.
     pub fn ancestor(&self, n: u32) -> Option<&'a ProcessInfo> {
         if n == 0 || n > MAX_ANCESTORS {
@@ -335,7 +354,7 @@ impl<'a> Src<'a> {
     }
 
     /// The process's own argv[1..] (the exec event's when this is an exec).
-    fn write_args(&self, buf: &mut String) -> bool {
+    pub(crate) fn write_args(&self, buf: &mut String) -> bool {
         if let Some(e) = self.exec() {
             join_into(buf, e.args.iter().skip(1));
             return true;
@@ -356,7 +375,7 @@ impl<'a> Src<'a> {
         }
     }
 
-    fn argv0(&self) -> Option<&'a str> {
+    pub(crate) fn argv0(&self) -> Option<&'a str> {
         match self.exec() {
             Some(e) => e.args.first().map(String::as_str),
             None => self.proc().map(|p| p.argv0.as_str()),
@@ -426,7 +445,8 @@ pub static CAP_NAMES: [&str; 41] = [
     "CAP_CHECKPOINT_RESTORE",
 ];
 
-fn write_caps(buf: &mut String, caps: u64) {
+/// Writes capability names separated by spaces (Falco's rendering).
+pub(crate) fn write_caps(buf: &mut String, caps: u64) {
     for (bit, name) in CAP_NAMES.iter().enumerate() {
         if caps & (1u64 << bit) != 0 {
             if !buf.is_empty() {
@@ -486,376 +506,140 @@ pub fn split_image(image: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// One syscall argument readable as `evt.arg.NAME` / `evt.arg[N]`.
-pub struct EvtArgDef {
-    pub kind: Kind,
-    pub index: u32,
-    pub name: &'static str,
-    pub get: fn(&Src<'_>, &mut Out<'_>),
+/// The parameter `evt.arg[...]` names on this event, if it has it.
+fn arg_param(s: &Src<'_>, a: &FieldArg) -> Option<&'static str> {
+    let l = sysargs::layout(s.ty.idx)?;
+    let p = match a {
+        FieldArg::Key(k) => l.params.iter().find(|p| p.name == k),
+        FieldArg::Index(i) => l.params.get(*i as usize),
+        FieldArg::None => None,
+    }?;
+    p.supplied.then_some(p.name)
 }
 
-/// Event arguments per kind (Falco names). **Extend here** when the event
-/// model grows (open: name, flags, mode, fd; connect: tuple, fd; ...).
-pub static EVT_ARGS: &[EvtArgDef] = &[
-    EvtArgDef {
-        kind: Kind::Exec,
-        index: 0,
-        name: "res",
-        get: |_, o| o.int(0),
-    },
-    EvtArgDef {
-        kind: Kind::Exec,
-        index: 1,
-        name: "exe",
-        get: |s, o| {
-            if let Some(a) = s.argv0() {
-                o.str(a)
-            }
-        },
-    },
-    EvtArgDef {
-        kind: Kind::Exec,
-        index: 2,
-        name: "args",
-        get: |s, o| {
-            if !s.write_args(o.buf()) {
-                o.v.state = State::Absent;
-            }
-        },
-    },
-    EvtArgDef {
-        kind: Kind::Exec,
-        index: 3,
-        name: "filename",
-        get: |s, o| {
-            if let Some(e) = s.exec() {
-                o.str(&e.filename)
-            }
-        },
-    },
-    EvtArgDef {
-        kind: Kind::Exec,
-        index: 4,
-        name: "pid",
-        get: |s, o| o.int(i64::from(s.ev.header.tgid)),
-    },
-    EvtArgDef {
-        kind: Kind::Fork,
-        index: 0,
-        name: "res",
-        get: |s, o| {
-            if let EventBody::Fork(f) = &s.ev.body {
-                o.int(i64::from(f.child_tgid))
-            }
-        },
-    },
-    EvtArgDef {
-        kind: Kind::Fork,
-        index: 1,
-        name: "pid",
-        get: |s, o| o.int(i64::from(s.ev.header.tgid)),
-    },
-    EvtArgDef {
-        kind: Kind::Fork,
-        index: 2,
-        name: "child_tid",
-        get: |s, o| {
-            if let EventBody::Fork(f) = &s.ev.body {
-                o.int(i64::from(f.child_pid))
-            }
-        },
-    },
-    EvtArgDef {
-        kind: Kind::Exit,
-        index: 0,
-        name: "status",
-        get: |s, o| {
-            if let EventBody::Exit(x) = &s.ev.body {
-                o.int(i64::from(x.status))
-            }
-        },
-    },
-    EvtArgDef {
-        kind: Kind::Exit,
-        index: 1,
-        name: "sig",
-        get: |s, o| {
-            if let EventBody::Exit(x) = &s.ev.body {
-                o.int(i64::from(x.signal))
-            }
-        },
-    },
-    EvtArgDef {
-        kind: Kind::Exit,
-        index: 2,
-        name: "ret",
-        get: |s, o| {
-            if let EventBody::Exit(x) = &s.ev.body {
-                o.int(i64::from(x.status))
-            }
-        },
-    },
-    // Names Falco rules use for kinds not captured yet: known, so rules
-    // load; they read nothing until the sensor lands.
-    EvtArgDef {
-        kind: Kind::Exec,
-        index: 99,
-        name: "flags",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Open,
-        index: 1,
-        name: "name",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Open,
-        index: 2,
-        name: "flags",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Open,
-        index: 3,
-        name: "mode",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Open,
-        index: 0,
-        name: "fd",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Chmod,
-        index: 1,
-        name: "path",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Chmod,
-        index: 2,
-        name: "filename",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Link,
-        index: 1,
-        name: "oldpath",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Link,
-        index: 2,
-        name: "newpath",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Symlink,
-        index: 1,
-        name: "target",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Symlink,
-        index: 2,
-        name: "linkpath",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Ptrace,
-        index: 1,
-        name: "request",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Setuid,
-        index: 1,
-        name: "uid",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Bpf,
-        index: 1,
-        name: "cmd",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Socket,
-        index: 1,
-        name: "domain",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Socket,
-        index: 2,
-        name: "type",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Dup,
-        index: 1,
-        name: "oldfd",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Dup,
-        index: 2,
-        name: "newfd",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Io,
-        index: 1,
-        name: "data",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Mount,
-        index: 1,
-        name: "dev",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Mount,
-        index: 2,
-        name: "dir",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Mount,
-        index: 3,
-        name: "type",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::MemfdCreate,
-        index: 1,
-        name: "name",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Setns,
-        index: 1,
-        name: "nstype",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Unshare,
-        index: 1,
-        name: "flags",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::InitModule,
-        index: 1,
-        name: "name",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Prctl,
-        index: 1,
-        name: "option",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Mmap,
-        index: 1,
-        name: "prot",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Kill,
-        index: 1,
-        name: "sig",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Rename,
-        index: 1,
-        name: "oldpath",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Rename,
-        index: 2,
-        name: "newpath",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Unlink,
-        index: 1,
-        name: "path",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Unlink,
-        index: 2,
-        name: "name",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Mkdir,
-        index: 1,
-        name: "path",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Connect,
-        index: 1,
-        name: "tuple",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Accept,
-        index: 1,
-        name: "res_or_fd",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Userfaultfd,
-        index: 1,
-        name: "flags",
-        get: |_, _| {},
-    },
-    EvtArgDef {
-        kind: Kind::Io,
-        index: 0,
-        name: "fd",
-        get: |_, _| {},
-    },
-];
-
 fn evt_arg(s: &Src<'_>, a: &FieldArg, o: &mut Out<'_>) {
-    let def = EVT_ARGS.iter().find(|d| {
-        d.kind == s.kind
-            && match a {
-                FieldArg::Key(k) => d.name == k,
-                FieldArg::Index(i) => d.index == *i,
-                FieldArg::None => false,
-            }
-    });
-    if let Some(d) = def {
-        (d.get)(s, o)
+    if let Some(n) = arg_param(s, a) {
+        sysargs::write_arg(s, n, false, o)
     }
 }
 
+fn evt_rawarg(s: &Src<'_>, a: &FieldArg, o: &mut Out<'_>) {
+    if let Some(n) = arg_param(s, a) {
+        sysargs::write_arg(s, n, true, o)
+    }
+}
+
+/// `name=value` for every argument the event has (allocates; meant for
+/// outputs).
 fn evt_args(s: &Src<'_>, _: &FieldArg, o: &mut Out<'_>) {
+    let Some(l) = sysargs::layout(s.ty.idx) else {
+        return;
+    };
     let mut tmp = Val::default();
     let mut buf = std::mem::take(o.buf());
-    for d in EVT_ARGS.iter().filter(|d| d.kind == s.kind) {
+    for p in l.params.iter().filter(|p| p.supplied) {
         tmp.reset();
-        (d.get)(s, &mut Out { v: &mut tmp });
+        sysargs::write_arg(s, p.name, false, &mut Out { v: &mut tmp });
         if let Some(v) = tmp.render() {
             if !buf.is_empty() {
                 buf.push(' ');
             }
-            let _ = write!(buf, "{}={}", d.name, v);
+            let _ = write!(buf, "{}={}", p.name, v);
         }
     }
     *o.buf() = buf;
 }
+
+/// The open flags and mode of an open-family event.
+fn open_args(s: &Src<'_>) -> Option<(u64, u32, i64)> {
+    match s.sys()? {
+        Syscall {
+            args: SyscallArgs::Open { flags, mode, .. },
+            ret,
+            ..
+        } => Some((*flags, *mode, *ret)),
+        _ => None,
+    }
+}
+
+/// Writes a string from `f`, or no value when `f` says it cannot.
+fn str_or_absent(o: &mut Out<'_>, f: impl FnOnce(&mut String) -> bool) {
+    if !f(o.buf()) {
+        o.v.state = State::Absent;
+    }
+}
+
+fn fd_name(s: &Src<'_>, v: &FdView<'_>, o: &mut Out<'_>) {
+    str_or_absent(o, |b| fdinfo::write_name(s, v, b));
+}
+
+/// A getter over the event's fd (no value for events without one).
+fn with_fd(s: &Src<'_>, o: &mut Out<'_>, f: fn(&Src<'_>, &FdView<'_>, &mut Out<'_>)) {
+    if let Some(v) = fdinfo::view(s) {
+        f(s, &v, o)
+    }
+}
+
+fn write_ip(o: &mut Out<'_>, ep: Option<fdinfo::Endpoint>) {
+    if let Some((ip, _)) = ep {
+        let _ = write!(o.buf(), "{ip}");
+    }
+}
+
+fn write_port(o: &mut Out<'_>, ep: Option<fdinfo::Endpoint>) {
+    if let Some((_, port)) = ep {
+        o.int(i64::from(port));
+    }
+}
+
+/// Local / remote endpoints of a socket fd.
+fn local_remote(s: &Src<'_>) -> Option<(Option<fdinfo::Endpoint>, Option<fdinfo::Endpoint>)> {
+    let v = fdinfo::view(s)?;
+    let sv = v.sock.filter(|_| v.ty.is_ip())?;
+    Some((sv.local, sv.remote))
+}
+
+/// Client / server endpoints, when the event tells which is which.
+fn client_server(s: &Src<'_>) -> Option<(Option<fdinfo::Endpoint>, Option<fdinfo::Endpoint>)> {
+    let v = fdinfo::view(s)?;
+    let sv = v.sock.filter(|_| v.ty.is_ip())?;
+    Some(sv.known_ends())
+}
+
+/// `fd.ip` / `fd.net`: both ends ("either" semantics).
+fn both_ips(s: &Src<'_>, _: &FieldArg, o: &mut Out<'_>) {
+    if let Some((l, r)) = local_remote(s) {
+        for (ip, _) in [l, r].into_iter().flatten() {
+            o.push_with(|b| {
+                let _ = write!(b, "{ip}");
+            });
+        }
+    }
+}
+
+fn fs_path(s: &Src<'_>, o: &mut Out<'_>, which: u8) {
+    if let Some(fp) = s.sys().and_then(fdinfo::fs_paths) {
+        str_or_absent(o, |b| fdinfo::write_fs_path(s, &fp, which, b));
+    }
+}
+
+fn fs_path_raw(s: &Src<'_>, o: &mut Out<'_>, which: u8) {
+    if let Some(fp) = s.sys().and_then(fdinfo::fs_paths) {
+        let p = match which {
+            0 => fp.name,
+            1 => fp.source,
+            _ => fp.target,
+        };
+        if let Some(p) = p {
+            o.str(p)
+        }
+    }
+}
+
+/// Field names whose values are IP addresses compared as addresses.
+pub const IP_FIELDS: &[&str] = &["fd.ip", "fd.cip", "fd.sip", "fd.lip", "fd.rip", "fd.dip"];
+/// Field names whose values are compared against networks (CIDR).
+pub const NET_FIELDS: &[&str] = &["fd.net", "fd.cnet", "fd.snet", "fd.lnet", "fd.rnet"];
 
 fn none(_: &Src<'_>, _: &FieldArg, _: &mut Out<'_>) {}
 
@@ -945,8 +729,8 @@ pub static CATALOG: &[FieldDef] = &[
         Str,
         ArgSpec::None,
         Now,
-        "Event type, Falco's name (execve, clone, procexit, ...).",
-        |s, _, o| o.str(s.kind.primary_name()),
+        "Event type: the syscall's name (openat, connect, ...), execve for execs, clone for forks, procexit.",
+        |s, _, o| o.str(s.sys().map_or(s.ty.name(), |sc| sc.name)),
     ),
     fd(
         "evt.dir",
@@ -1058,22 +842,24 @@ pub static CATALOG: &[FieldDef] = &[
         Str,
         ArgSpec::None,
         Now,
-        "Result: SUCCESS or an errno name (captured events are successful).",
-        |_, _, o| o.str("SUCCESS"),
+        "Result: SUCCESS, or the errno name of a failed syscall (ENOENT, EACCES, ...).",
+        |s, _, o| match &s.ev.body {
+            EventBody::Syscall(sc) => sysargs::write_res(o, sc.ret),
+            EventBody::Exec(_) | EventBody::Fork(_) => o.str("SUCCESS"),
+            _ => {}
+        },
     ),
     fd(
         "evt.rawres",
         Int,
         ArgSpec::None,
         Now,
-        "Raw result (exec 0, fork: child pid, exit: status).",
-        |s, _, o| {
-            o.int(match &s.ev.body {
-                EventBody::Fork(f) => i64::from(f.child_tgid),
-                EventBody::Exit(x) => i64::from(x.status),
-                EventBody::Syscall(sc) => sc.ret,
-                _ => 0,
-            })
+        "Raw result: the return value (-errno on failure; exec 0, fork: child pid).",
+        |s, _, o| match &s.ev.body {
+            EventBody::Fork(f) => o.int(i64::from(f.child_tgid)),
+            EventBody::Syscall(sc) => o.int(sc.ret),
+            EventBody::Exec(_) => o.int(0),
+            _ => {}
         },
     ),
     fd(
@@ -1081,8 +867,12 @@ pub static CATALOG: &[FieldDef] = &[
         Bool,
         ArgSpec::None,
         Now,
-        "Whether the syscall failed (captured events never failed).",
-        |_, _, o| o.boolean(false),
+        "Whether the syscall failed (returned an error).",
+        |s, _, o| match &s.ev.body {
+            EventBody::Syscall(sc) => o.boolean(sc.ret < 0),
+            EventBody::Exec(_) | EventBody::Fork(_) => o.boolean(false),
+            _ => {}
+        },
     ),
     fd(
         "evt.args",
@@ -1105,17 +895,63 @@ pub static CATALOG: &[FieldDef] = &[
         Str,
         ArgSpec::KeyOrIndex,
         Avail::ByArg,
-        "One argument, raw.",
-        evt_arg,
+        "One argument, raw: the number behind a flag or enum.",
+        evt_rawarg,
     ),
-    later("evt.is_open_read", Bool, "Open for reading."),
-    later("evt.is_open_write", Bool, "Open for writing."),
-    later(
+    fd(
+        "evt.is_open_read",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "Open for reading (O_RDONLY or O_RDWR).",
+        |s, _, o| {
+            if let Some((f, _, _)) = open_args(s) {
+                o.boolean(matches!(
+                    f & sysargs::O_ACCMODE,
+                    sysargs::O_RDONLY | sysargs::O_RDWR
+                ))
+            }
+        },
+    ),
+    fd(
+        "evt.is_open_write",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "Open for writing (O_WRONLY or O_RDWR; creat).",
+        |s, _, o| {
+            if let Some((f, _, _)) = open_args(s) {
+                o.boolean(matches!(
+                    f & sysargs::O_ACCMODE,
+                    sysargs::O_WRONLY | sysargs::O_RDWR
+                ))
+            }
+        },
+    ),
+    fd(
         "evt.is_open_exec",
         Bool,
-        "Open/create of an executable file.",
+        ArgSpec::None,
+        Now,
+        "Open that creates a file with an execute bit in its mode.",
+        |s, _, o| {
+            if let Some((f, m, _)) = open_args(s) {
+                o.boolean(sysargs::creates(f) && m & sysargs::S_IXANY != 0)
+            }
+        },
     ),
-    later("evt.is_open_create", Bool, "Open that created the file."),
+    fd(
+        "evt.is_open_create",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "Successful open with O_CREAT/O_TMPFILE (the file may have existed already).",
+        |s, _, o| {
+            if let Some((f, _, ret)) = open_args(s) {
+                o.boolean(sysargs::creates(f) && ret >= 0)
+            }
+        },
+    ),
     later("evt.buffer", Str, "Data buffer of I/O events."),
     later("evt.buflen", Int, "Length of the data buffer."),
     later("evt.latency", Int, "Syscall latency, ns."),
@@ -1129,8 +965,12 @@ pub static CATALOG: &[FieldDef] = &[
         Str,
         ArgSpec::None,
         Now,
-        "Syscall name (same as evt.type for syscall events).",
-        |s, _, o| o.str(s.kind.primary_name()),
+        "Syscall name (as evt.type); no value for non-syscall events (procexit, scheduler forks).",
+        |s, _, o| {
+            if s.ty.syscall {
+                o.str(s.sys().map_or(s.ty.name(), |sc| sc.name))
+            }
+        },
     ),
     // ---- proc.* ----
     fd(
@@ -1153,7 +993,18 @@ pub static CATALOG: &[FieldDef] = &[
             }
         },
     ),
-    later("proc.vpid", Int, "Process id as seen in its pid namespace."),
+    fd(
+        "proc.vpid",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Process id as seen in its pid namespace (exec events only).",
+        |s, _, o| {
+            if let Some(e) = s.exec().filter(|e| e.vpid != 0) {
+                o.int(i64::from(e.vpid))
+            }
+        },
+    ),
     later("proc.pvpid", Int, "Parent id as seen in its pid namespace."),
     fd(
         "proc.name",
@@ -1237,9 +1088,10 @@ pub static CATALOG: &[FieldDef] = &[
         Str,
         ArgSpec::None,
         Now,
-        "Current working directory.",
+        "Current working directory (as of the last exec: chdir is not tracked).",
         |s, _, o| {
-            if let Some(c) = s.proc().and_then(|p| p.cwd.as_deref()) {
+            let exec_cwd = s.exec().map(|e| e.cwd.as_str()).filter(|c| !c.is_empty());
+            if let Some(c) = s.proc().and_then(|p| p.cwd.as_deref()).or(exec_cwd) {
                 o.str(c)
             }
         },
@@ -1251,8 +1103,8 @@ pub static CATALOG: &[FieldDef] = &[
         Now,
         "Controlling terminal (0: none).",
         |s, _, o| {
-            if let Some(p) = s.proc() {
-                o.int(i64::from(p.tty))
+            if let Some(t) = s.fact(|e| e.tty, |p| p.tty) {
+                o.int(i64::from(t))
             }
         },
     ),
@@ -1412,8 +1264,8 @@ pub static CATALOG: &[FieldDef] = &[
         Now,
         "Inode of the executable.",
         |s, _, o| {
-            if let Some(p) = s.proc().filter(|p| p.exe_ino != 0) {
-                o.int(p.exe_ino as i64)
+            if let Some(v) = s.fact(|e| e.exe_ino, |p| p.exe_ino).filter(|v| *v != 0) {
+                o.int(v as i64)
             }
         },
     ),
@@ -1424,8 +1276,11 @@ pub static CATALOG: &[FieldDef] = &[
         Now,
         "ctime of the executable's inode, ns since the epoch.",
         |s, _, o| {
-            if let Some(p) = s.proc().filter(|p| p.exe_ino_ctime_ns != 0) {
-                o.int(p.exe_ino_ctime_ns as i64)
+            if let Some(v) = s
+                .fact(|e| e.exe_ctime_ns, |p| p.exe_ino_ctime_ns)
+                .filter(|v| *v != 0)
+            {
+                o.int(v as i64)
             }
         },
     ),
@@ -1436,8 +1291,11 @@ pub static CATALOG: &[FieldDef] = &[
         Now,
         "mtime of the executable's inode, ns since the epoch.",
         |s, _, o| {
-            if let Some(p) = s.proc().filter(|p| p.exe_ino_mtime_ns != 0) {
-                o.int(p.exe_ino_mtime_ns as i64)
+            if let Some(v) = s
+                .fact(|e| e.exe_mtime_ns, |p| p.exe_ino_mtime_ns)
+                .filter(|v| *v != 0)
+            {
+                o.int(v as i64)
             }
         },
     ),
@@ -1448,11 +1306,11 @@ pub static CATALOG: &[FieldDef] = &[
         Now,
         "ns between the executable's ctime and the process start.",
         |s, _, o| {
-            if let Some(p) = s
-                .proc()
-                .filter(|p| p.exe_ino_ctime_ns != 0 && p.start_time_ns != 0)
+            let ctime = s.fact(|e| e.exe_ctime_ns, |p| p.exe_ino_ctime_ns);
+            if let (Some(c), Some(p)) = (ctime.filter(|c| *c != 0), s.proc())
+                && p.start_time_ns != 0
             {
-                o.int(p.start_time_ns as i64 - p.exe_ino_ctime_ns as i64)
+                o.int(p.start_time_ns as i64 - c as i64)
             }
         },
     ),
@@ -1468,8 +1326,8 @@ pub static CATALOG: &[FieldDef] = &[
         Now,
         "Executable lives in the container's writable (upper) layer.",
         |s, _, o| {
-            if let Some(p) = s.proc() {
-                o.boolean(p.exe_upper_layer)
+            if let Some(b) = s.fact(|e| e.exe_upper_layer, |p| p.exe_upper_layer) {
+                o.boolean(b)
             }
         },
     ),
@@ -1480,8 +1338,8 @@ pub static CATALOG: &[FieldDef] = &[
         Now,
         "Executable is a memfd (fileless).",
         |s, _, o| {
-            if let Some(p) = s.proc() {
-                o.boolean(p.exe_from_memfd)
+            if let Some(b) = s.fact(|e| e.exe_from_memfd, |p| p.exe_from_memfd) {
+                o.boolean(b)
             }
         },
     ),
@@ -1492,8 +1350,8 @@ pub static CATALOG: &[FieldDef] = &[
         Now,
         "Executable file was deleted (Kestrel extension).",
         |s, _, o| {
-            if let Some(p) = s.proc() {
-                o.boolean(p.exe_deleted)
+            if let Some(b) = s.fact(|e| e.exe_deleted, |p| p.exe_deleted) {
+                o.boolean(b)
             }
         },
     ),
@@ -1684,7 +1542,21 @@ pub static CATALOG: &[FieldDef] = &[
         "Thread id.",
         |s, _, o| o.int(i64::from(s.ev.header.pid)),
     ),
-    later("thread.vtid", Int, "Thread id in its pid namespace."),
+    fd(
+        "thread.vtid",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Thread id in its pid namespace (exec events only).",
+        |s, _, o| {
+            if let Some(e) = s
+                .exec()
+                .filter(|e| e.vpid != 0 && s.ev.header.pid == s.ev.header.tgid)
+            {
+                o.int(i64::from(e.vpid))
+            }
+        },
+    ),
     fd(
         "thread.ismain",
         Bool,
@@ -1698,10 +1570,10 @@ pub static CATALOG: &[FieldDef] = &[
         Str,
         ArgSpec::None,
         Now,
-        "Effective capabilities, names separated by spaces.",
+        "Effective capabilities, names separated by spaces (CAP_SYS_ADMIN ...).",
         |s, _, o| {
-            if let Some(p) = s.proc() {
-                write_caps(o.buf(), p.cap_effective)
+            if let Some(c) = s.fact(|e| e.cap_effective, |p| p.cap_effective) {
+                write_caps(o.buf(), c)
             }
         },
     ),
@@ -1735,8 +1607,8 @@ pub static CATALOG: &[FieldDef] = &[
         Now,
         "Audit login uid (-1: unset).",
         |s, _, o| {
-            if let Some(p) = s.proc() {
-                o.int(match p.loginuid {
+            if let Some(l) = s.fact(|e| e.loginuid, |p| p.loginuid) {
+                o.int(match l {
                     None | Some(u32::MAX) => -1,
                     Some(u) => i64::from(u),
                 })
@@ -1766,76 +1638,491 @@ pub static CATALOG: &[FieldDef] = &[
             }
         },
     ),
-    // ---- fd.* (file and network events: not captured yet) ----
-    later("fd.num", Int, "File descriptor number."),
-    later(
+    // ---- fd.* (the fd a syscall event is about) and fs.path.* ----
+    fd(
+        "fd.num",
+        Int,
+        ArgSpec::None,
+        Now,
+        "File descriptor number (-1 for a failed open).",
+        |s, _, o| with_fd(s, o, |_, v, o| o.int(v.num)),
+    ),
+    fd(
         "fd.type",
         Str,
-        "fd type: file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify, memfd ...",
+        ArgSpec::None,
+        Now,
+        "fd type: file, directory, ipv4, ipv6, unix, memfd, pipe, netlink, userfaultfd, bpf ...",
+        |s, _, o| with_fd(s, o, |_, v, o| o.str(v.ty.name())),
     ),
-    later(
+    fd(
         "fd.typechar",
         Str,
-        "fd type as one character (f, 4, 6, u, p, ...).",
+        ArgSpec::None,
+        Now,
+        "fd type as one character (f, d, 4, 6, u, m, p, ...).",
+        |s, _, o| with_fd(s, o, |_, v, o| o.str(v.ty.typechar())),
     ),
-    later("fd.name", Str, "fd name: path, or connection tuple."),
-    later("fd.nameraw", Str, "fd name as passed (not normalised)."),
-    later("fd.directory", Str, "Directory of a file fd."),
-    later("fd.filename", Str, "Base name of a file fd."),
+    fd(
+        "fd.name",
+        Str,
+        ArgSpec::None,
+        Now,
+        "fd name: absolute path (files), client->server tuple (IP sockets), path (unix sockets).",
+        |s, _, o| with_fd(s, o, fd_name),
+    ),
+    fd(
+        "fd.nameraw",
+        Str,
+        ArgSpec::None,
+        Now,
+        "File path as passed to the syscall (not made absolute or normalised).",
+        |s, _, o| {
+            with_fd(s, o, |_, v, o| match (v.raw, v.path) {
+                (Some(r), _) => o.str(r),
+                (None, Some(fdinfo::PathSrc::Kernel(k))) => o.str(k),
+                _ => {}
+            })
+        },
+    ),
+    fd(
+        "fd.directory",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Directory of a file fd (the directory itself for a directory fd).",
+        |s, _, o| {
+            with_fd(s, o, |s, v, o| {
+                if !matches!(v.ty, FdType::File | FdType::Directory | FdType::Memfd) {
+                    return;
+                }
+                let dir = v.ty == FdType::Directory;
+                str_or_absent(o, |b| {
+                    if !fdinfo::write_name(s, v, b) {
+                        return false;
+                    }
+                    if !dir {
+                        let cut = b.rfind('/').unwrap_or(0);
+                        b.truncate(cut.max(1));
+                    }
+                    true
+                })
+            })
+        },
+    ),
+    fd(
+        "fd.filename",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Base name of a file fd.",
+        |s, _, o| {
+            with_fd(s, o, |s, v, o| {
+                if !matches!(v.ty, FdType::File | FdType::Memfd) {
+                    return;
+                }
+                str_or_absent(o, |b| {
+                    if !fdinfo::write_name(s, v, b) {
+                        return false;
+                    }
+                    let cut = b.rfind('/').map_or(0, |i| i + 1);
+                    b.drain(..cut);
+                    true
+                })
+            })
+        },
+    ),
     later("fd.dev", Int, "Device number of a file fd."),
     later("fd.ino", Int, "Inode of a file fd."),
     later("fd.uid", Str, "Unique id of the fd."),
-    later(
+    fd(
         "fd.ip",
         Str,
-        "Either IP of a connection (matches client or server).",
+        ArgSpec::None,
+        Now,
+        "Either IP of a connection (= matches if either end does; != if neither does).",
+        both_ips,
     ),
-    later("fd.cip", Str, "Client IP."),
-    later("fd.sip", Str, "Server IP."),
-    later("fd.lip", Str, "Local IP."),
-    later("fd.rip", Str, "Remote IP."),
-    later("fd.port", Int, "Either port of a connection."),
-    later("fd.cport", Int, "Client port."),
-    later("fd.sport", Int, "Server port."),
-    later("fd.lport", Int, "Local port."),
-    later("fd.rport", Int, "Remote port."),
-    later("fd.l4proto", Str, "Layer-4 protocol: tcp, udp, icmp, raw."),
-    later("fd.sockfamily", Str, "Socket family: ip, unix."),
-    later("fd.is_server", Bool, "The process is the server end."),
-    later("fd.net", Str, "Either IP network (CIDR match)."),
-    later("fd.cnet", Str, "Client network."),
-    later("fd.snet", Str, "Server network."),
-    later("fd.lnet", Str, "Local network."),
-    later("fd.rnet", Str, "Remote network."),
-    later("fd.proto", Str, "Either protocol name."),
+    fd(
+        "fd.cip",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Client IP (connect/sendto: this process; accept/recvfrom: the peer).",
+        |s, _, o| {
+            if let Some((c, _)) = client_server(s) {
+                write_ip(o, c)
+            }
+        },
+    ),
+    fd(
+        "fd.sip",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Server IP.",
+        |s, _, o| {
+            if let Some((_, sv)) = client_server(s) {
+                write_ip(o, sv)
+            }
+        },
+    ),
+    fd(
+        "fd.dip",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Destination (server) IP: alias of fd.sip (Kestrel extension).",
+        |s, _, o| {
+            if let Some((_, sv)) = client_server(s) {
+                write_ip(o, sv)
+            }
+        },
+    ),
+    fd("fd.lip", Str, ArgSpec::None, Now, "Local IP.", |s, _, o| {
+        if let Some((l, _)) = local_remote(s) {
+            write_ip(o, l)
+        }
+    }),
+    fd(
+        "fd.rip",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Remote IP.",
+        |s, _, o| {
+            if let Some((_, r)) = local_remote(s) {
+                write_ip(o, r)
+            }
+        },
+    ),
+    fd(
+        "fd.port",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Either port of a connection.",
+        |s, _, o| {
+            if let Some((l, r)) = local_remote(s) {
+                for (_, p) in [l, r].into_iter().flatten() {
+                    o.push_int(i64::from(p));
+                }
+            }
+        },
+    ),
+    fd(
+        "fd.cport",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Client port.",
+        |s, _, o| {
+            if let Some((c, _)) = client_server(s) {
+                write_port(o, c)
+            }
+        },
+    ),
+    fd(
+        "fd.sport",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Server port.",
+        |s, _, o| {
+            if let Some((_, sv)) = client_server(s) {
+                write_port(o, sv)
+            }
+        },
+    ),
+    fd(
+        "fd.dport",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Destination (server) port: alias of fd.sport (Kestrel extension).",
+        |s, _, o| {
+            if let Some((_, sv)) = client_server(s) {
+                write_port(o, sv)
+            }
+        },
+    ),
+    fd(
+        "fd.lport",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Local port.",
+        |s, _, o| {
+            if let Some((l, _)) = local_remote(s) {
+                write_port(o, l)
+            }
+        },
+    ),
+    fd(
+        "fd.rport",
+        Int,
+        ArgSpec::None,
+        Now,
+        "Remote port.",
+        |s, _, o| {
+            if let Some((_, r)) = local_remote(s) {
+                write_port(o, r)
+            }
+        },
+    ),
+    fd(
+        "fd.l4proto",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Layer-4 protocol of an IP socket: tcp, udp, icmp, raw.",
+        |s, _, o| {
+            with_fd(s, o, |_, v, o| {
+                if let Some(p) = v.sock.and_then(|sv| sv.proto) {
+                    o.str(p)
+                }
+            })
+        },
+    ),
+    fd(
+        "fd.sockfamily",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Socket family: ip, unix.",
+        |s, _, o| {
+            with_fd(s, o, |_, v, o| match v.ty {
+                FdType::Ipv4 | FdType::Ipv6 => o.str("ip"),
+                FdType::Unix => o.str("unix"),
+                _ => {}
+            })
+        },
+    ),
+    fd(
+        "fd.is_server",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "The process holds the server end (accept, listen, bind, recvfrom).",
+        |s, _, o| {
+            with_fd(s, o, |_, v, o| match v.sock.map(|sv| sv.role) {
+                Some(Role::Server) => o.boolean(true),
+                Some(Role::Client) => o.boolean(false),
+                _ => {}
+            })
+        },
+    ),
+    fd(
+        "fd.net",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Either IP, for CIDR comparison (fd.net = \"10.0.0.0/8\").",
+        both_ips,
+    ),
+    fd(
+        "fd.cnet",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Client IP, for CIDR comparison.",
+        |s, _, o| {
+            if let Some((c, _)) = client_server(s) {
+                write_ip(o, c)
+            }
+        },
+    ),
+    fd(
+        "fd.snet",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Server IP, for CIDR comparison.",
+        |s, _, o| {
+            if let Some((_, sv)) = client_server(s) {
+                write_ip(o, sv)
+            }
+        },
+    ),
+    fd(
+        "fd.lnet",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Local IP, for CIDR comparison.",
+        |s, _, o| {
+            if let Some((l, _)) = local_remote(s) {
+                write_ip(o, l)
+            }
+        },
+    ),
+    fd(
+        "fd.rnet",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Remote IP, for CIDR comparison.",
+        |s, _, o| {
+            if let Some((_, r)) = local_remote(s) {
+                write_ip(o, r)
+            }
+        },
+    ),
+    later("fd.proto", Str, "Either protocol name (from the port)."),
     later("fd.cproto", Str, "Client protocol."),
     later("fd.sproto", Str, "Server protocol."),
     later("fd.lproto", Str, "Local protocol."),
     later("fd.rproto", Str, "Remote protocol."),
-    later("fd.connected", Bool, "The socket is connected."),
-    later(
+    fd(
+        "fd.connected",
+        Bool,
+        ArgSpec::None,
+        Now,
+        "The socket is connected (connect/accept succeeded; sendto without a destination).",
+        |s, _, o| {
+            with_fd(s, o, |_, v, o| {
+                if let Some(c) = v.sock.and_then(|sv| sv.connected) {
+                    o.boolean(c)
+                }
+            })
+        },
+    ),
+    fd(
         "fd.name_changed",
         Bool,
-        "The fd name changed (e.g. connect after socket).",
+        ArgSpec::None,
+        Now,
+        "The fd's peer was set by this event (connect; sendto/recvfrom with an address).",
+        |s, _, o| {
+            with_fd(s, o, |_, v, o| {
+                if let Some(c) = v.sock.and_then(|sv| sv.name_changed) {
+                    o.boolean(c)
+                }
+            })
+        },
     ),
-    later("fd.cip.name", Str, "Client domain name."),
-    later("fd.sip.name", Str, "Server domain name."),
-    later("fd.lip.name", Str, "Local domain name."),
-    later("fd.rip.name", Str, "Remote domain name."),
-    later("fd.containername", Str, "Container id and fd name."),
-    later("fd.containerdirectory", Str, "Container id and directory."),
+    later(
+        "fd.cip.name",
+        Str,
+        "Client domain name (no DNS resolution).",
+    ),
+    later(
+        "fd.sip.name",
+        Str,
+        "Server domain name (no DNS resolution).",
+    ),
+    later("fd.lip.name", Str, "Local domain name (no DNS resolution)."),
+    later(
+        "fd.rip.name",
+        Str,
+        "Remote domain name (no DNS resolution).",
+    ),
+    fd(
+        "fd.containername",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Container id and fd name (id:name).",
+        |s, _, o| {
+            if s.container().is_none() {
+                return;
+            }
+            with_fd(s, o, |s, v, o| {
+                let id = s
+                    .container()
+                    .map_or("", |c| c.id.get(..12).unwrap_or(&c.id));
+                str_or_absent(o, |b| {
+                    b.push_str(id);
+                    b.push(':');
+                    fdinfo::write_name(s, v, b)
+                })
+            })
+        },
+    ),
+    fd(
+        "fd.containerdirectory",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Container id and directory of a file fd (id:dir).",
+        |s, _, o| {
+            if s.container().is_none() {
+                return;
+            }
+            with_fd(s, o, |s, v, o| {
+                if !matches!(v.ty, FdType::File | FdType::Memfd) {
+                    return;
+                }
+                let id = s
+                    .container()
+                    .map_or("", |c| c.id.get(..12).unwrap_or(&c.id));
+                str_or_absent(o, |b| {
+                    b.push_str(id);
+                    b.push(':');
+                    if !fdinfo::write_name(s, v, b) {
+                        return false;
+                    }
+                    let cut = b.rfind('/').unwrap_or(0);
+                    b.truncate(cut.max(id.len() + 2));
+                    true
+                })
+            })
+        },
+    ),
     later_arg(
         "fd.types",
         Str,
         ArgSpec::OptIndex,
         "Types of the process's fds ([n]: fd n).",
     ),
-    later("fs.path.name", Str, "Path of a filesystem syscall."),
-    later("fs.path.nameraw", Str, "Path of a filesystem syscall, raw."),
-    later("fs.path.source", Str, "Source path (rename, link)."),
-    later("fs.path.sourceraw", Str, "Source path, raw."),
-    later("fs.path.target", Str, "Target path (rename, link)."),
-    later("fs.path.targetraw", Str, "Target path, raw."),
+    fd(
+        "fs.path.name",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Absolute path a file syscall operates on (open, chmod, mkdir, unlink, rmdir).",
+        |s, _, o| fs_path(s, o, 0),
+    ),
+    fd(
+        "fs.path.nameraw",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Path a file syscall operates on, as passed.",
+        |s, _, o| fs_path_raw(s, o, 0),
+    ),
+    fd(
+        "fs.path.source",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Source path, absolute (rename: old path; link: existing file; symlink: target).",
+        |s, _, o| fs_path(s, o, 1),
+    ),
+    fd(
+        "fs.path.sourceraw",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Source path as passed.",
+        |s, _, o| fs_path_raw(s, o, 1),
+    ),
+    fd(
+        "fs.path.target",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Target path, absolute (rename: new path; link/symlink: the new link).",
+        |s, _, o| fs_path(s, o, 2),
+    ),
+    fd(
+        "fs.path.targetraw",
+        Str,
+        ArgSpec::None,
+        Now,
+        "Target path as passed.",
+        |s, _, o| fs_path_raw(s, o, 2),
+    ),
     // ---- container.* ----
     fd(
         "container.id",

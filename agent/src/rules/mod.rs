@@ -14,11 +14,13 @@ pub mod check;
 pub mod compile;
 pub mod eval;
 pub mod evttypes;
+pub mod fdinfo;
 pub mod fields;
 pub mod lexer;
 pub mod load;
 pub mod output;
 pub mod parser;
+pub mod sysargs;
 pub mod testing;
 
 use std::fmt;

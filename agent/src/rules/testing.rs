@@ -3,8 +3,12 @@
 
 use std::collections::HashMap;
 
+use std::net::IpAddr;
+
 use crate::context::{ContainerInfo, Context, PodMeta, ProcessInfo};
-use crate::event::{Comm, Event, EventBody, Exec, Exit, Fork, Header};
+use crate::event::{
+    Comm, Event, EventBody, Exec, Exit, Fork, Header, SockAddr, SockTuple, Syscall, SyscallArgs,
+};
 
 /// A [`Context`] backed by two hash maps.
 #[derive(Clone, Debug, Default)]
@@ -157,4 +161,115 @@ pub fn exit(pid: u32, ppid: u32, comm: &str, status: i32, cgroup_id: u64) -> Eve
             group_dead: true,
         }),
     }
+}
+
+/// A completed syscall `name` by `pid` (named `comm`) returning `ret`, with
+/// no kernel-resolved fd path or socket tuple (add them with
+/// [`with_fd_path`] / [`with_tuple`]).
+pub fn syscall(
+    pid: u32,
+    ppid: u32,
+    comm: &str,
+    cgroup_id: u64,
+    name: &'static str,
+    ret: i64,
+    args: SyscallArgs,
+) -> Event {
+    Event {
+        header: header(pid, ppid, comm, cgroup_id),
+        body: EventBody::Syscall(Syscall {
+            name,
+            nr: 0,
+            ret,
+            args,
+            fd_path: None,
+            tuple: None,
+            truncated: false,
+        }),
+    }
+}
+
+/// The kernel's path for the event's fd (open's result, fchmod's fd ...).
+pub fn with_fd_path(mut ev: Event, path: &str) -> Event {
+    if let EventBody::Syscall(s) = &mut ev.body {
+        s.fd_path = Some(path.to_string());
+    }
+    ev
+}
+
+/// The kernel's socket tuple for the event's fd.
+pub fn with_tuple(mut ev: Event, tuple: SockTuple) -> Event {
+    if let EventBody::Syscall(s) = &mut ev.body {
+        s.tuple = Some(tuple);
+    }
+    ev
+}
+
+/// `1.2.3.4:80`-style socket address (IPv4 or IPv6 by the address).
+pub fn inet(ip: &str, port: u16) -> SockAddr {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(addr)) => SockAddr::Inet { addr, port },
+        Ok(IpAddr::V6(addr)) => SockAddr::Inet6 { addr, port },
+        Err(_) => SockAddr::Unix { path: ip.into() },
+    }
+}
+
+/// A TCP socket tuple as the kernel reports it (local end first).
+pub fn tcp(local: SockAddr, remote: SockAddr) -> SockTuple {
+    SockTuple {
+        proto: "tcp",
+        local,
+        remote,
+    }
+}
+
+/// open/openat/creat-family event: `path` as passed, `flags`, `mode`; a
+/// successful open (`ret >= 0`) gets `fd_path` as the kernel's path when
+/// given.
+pub fn open(
+    pid: u32,
+    comm: &str,
+    cgroup_id: u64,
+    path: &str,
+    flags: u64,
+    ret: i64,
+    fd_path: Option<&str>,
+) -> Event {
+    let ev = syscall(
+        pid,
+        0,
+        comm,
+        cgroup_id,
+        "openat",
+        ret,
+        SyscallArgs::Open {
+            path: path.into(),
+            flags,
+            mode: 0,
+            dirfd: Some(-100),
+        },
+    );
+    match fd_path {
+        Some(p) if ret >= 0 => with_fd_path(ev, p),
+        _ => ev,
+    }
+}
+
+/// A successful TCP connect from `local` to `remote` on fd 3.
+pub fn connect(pid: u32, comm: &str, cgroup_id: u64, local: SockAddr, remote: SockAddr) -> Event {
+    with_tuple(
+        syscall(
+            pid,
+            0,
+            comm,
+            cgroup_id,
+            "connect",
+            0,
+            SyscallArgs::Connect {
+                fd: 3,
+                addr: Some(remote.clone()),
+            },
+        ),
+        tcp(local, remote),
+    )
 }
