@@ -330,7 +330,7 @@ pub fn view<'a>(s: &Src<'a>) -> Option<FdView<'a>> {
                     _ => FdType::File,
                 }
             };
-            let path = match (sc.ret >= 0, sc.fd_path.as_deref()) {
+            let src = match (sc.ret >= 0, sc.fd_path.as_deref()) {
                 (true, Some(k)) => PathSrc::Kernel(k),
                 _ => PathSrc::Given {
                     path,
@@ -340,8 +340,8 @@ pub fn view<'a>(s: &Src<'a>) -> Option<FdView<'a>> {
             Some(FdView {
                 num: ret_fd.unwrap_or(-1),
                 ty,
-                path: Some(path),
-                raw: Some(path_str(path)),
+                path: Some(src),
+                raw: Some(path),
                 sock: None,
             })
         }
@@ -453,13 +453,6 @@ pub fn view<'a>(s: &Src<'a>) -> Option<FdView<'a>> {
         A::Setns { fd, .. } | A::Dup { oldfd: fd, .. } => by_fd(sc, i64::from(*fd)),
         A::Module { fd: Some(fd), .. } => by_fd(sc, i64::from(*fd)),
         _ => None,
-    }
-}
-
-fn path_str<'a>(p: PathSrc<'a>) -> &'a str {
-    match p {
-        PathSrc::Kernel(k) => k,
-        PathSrc::Given { path, .. } => path,
     }
 }
 

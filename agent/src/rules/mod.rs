@@ -256,4 +256,6 @@ pub struct Alert {
 }
 
 #[cfg(test)]
+mod syscall_tests;
+#[cfg(test)]
 mod tests;
