@@ -6,6 +6,7 @@
 //! tokio task. Stops cleanly on SIGINT or SIGTERM: programs detached,
 //! queues drained, dedup windows flushed, final counters logged.
 
+mod conditions;
 mod control;
 
 use std::{
@@ -32,7 +33,6 @@ use crate::{
     },
     api::{
         events::{EnrichedEvent as ApiEvent, EventHub},
-        filter::BuiltinConditions,
         server::{ApiState, Listen, ServerConfig, StreamConfig, TlsConfig, serve},
     },
     config::Config,
@@ -350,7 +350,7 @@ async fn run_async(mut config: Config) -> anyhow::Result<()> {
             alerts: hub.clone(),
             events: events_hub.clone(),
             control: control.clone(),
-            conditions: Arc::new(BuiltinConditions),
+            conditions: Arc::new(conditions::RuleConditions),
         };
         let server = server_config(&config)?;
         let shown = match &server.listen {
