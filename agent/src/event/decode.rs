@@ -296,7 +296,7 @@ fn split_args(raw: &[u8]) -> (Vec<String>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kestrel_common::COMM_LEN;
+    use kestrel_common::{COMM_LEN, SyscallEvent};
     use proptest::prelude::*;
 
     fn as_bytes<T: Copy>(value: &T) -> Vec<u8> {
@@ -512,7 +512,95 @@ mod tests {
         ));
     }
 
+    fn syscall_record(handler: u16) -> SyscallEvent {
+        SyscallEvent {
+            header: raw_header(kind::SYSCALL, std::mem::size_of::<SyscallEvent>()),
+            nr: 257,
+            handler,
+            flags: kestrel_common::sys_flags::HAS_PATH | kestrel_common::sys_flags::HAS_TUPLE,
+            ret: 3,
+            args: [u64::MAX - 99, 0x1000, 0o101, 0o644, 0, 0],
+            str1_len: 7,
+            str2_len: 0,
+            path_len: 7,
+            addr_len: 16,
+            tuple: kestrel_common::SockTuple {
+                family: 2,
+                protocol: 6,
+                sport: 4000,
+                dport: 443,
+                ..Default::default()
+            },
+            addr: [0; kestrel_common::ADDR_LEN],
+            str1: {
+                let mut s = [0u8; STR_LEN];
+                s[..7].copy_from_slice(b"/etc/pw");
+                s
+            },
+            str2: [0; STR_LEN],
+            path: {
+                let mut s = [0u8; STR_LEN];
+                s[..7].copy_from_slice(b"/etc/pw");
+                s
+            },
+        }
+    }
+
+    #[test]
+    fn openat_record_decodes_path_flags_and_kernel_path() {
+        let rec = syscall_record(kestrel_common::syscalls::handler::OPENAT);
+        let event = Decoder::default().decode(&as_bytes(&rec)).expect("decodes");
+        let EventBody::Syscall(s) = event.body else {
+            panic!("not a syscall")
+        };
+        assert_eq!(s.name, "openat");
+        assert_eq!(s.ret, 3);
+        assert_eq!(s.fd_path.as_deref(), Some("/etc/pw"));
+        let crate::event::SyscallArgs::Open {
+            path, flags, dirfd, ..
+        } = s.args
+        else {
+            panic!("not open args")
+        };
+        assert_eq!(path, "/etc/pw");
+        assert_eq!(flags, 0o101);
+        assert_eq!(dirfd, Some(-100));
+    }
+
+    #[test]
+    fn unknown_syscall_handler_is_an_error() {
+        let rec = syscall_record(999);
+        let err = Decoder::default().decode(&as_bytes(&rec)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DecodeError::BadLength {
+                    field: "handler",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
     proptest! {
+        #[test]
+        fn garbled_syscall_records_never_panic(
+            handler in 0u16..70,
+            flips in proptest::collection::vec((0usize..1100, any::<u8>()), 0..48),
+            cut in 0usize..1200,
+        ) {
+            let rec = syscall_record(handler);
+            let mut bytes = as_bytes(&rec);
+            for (at, value) in flips {
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = value;
+                }
+            }
+            bytes.truncate(cut);
+            let _ = Decoder::default().decode(&bytes);
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
             let _ = Decoder::default().decode(&bytes);
