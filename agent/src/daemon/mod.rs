@@ -224,10 +224,9 @@ async fn run_async(mut config: Config) -> anyhow::Result<()> {
         (config.alerts.fsync_secs > 0).then(|| Duration::from_secs(config.alerts.fsync_secs));
     let maintenance = hub.spawn_maintenance(Duration::from_millis(250), fsync);
 
-    let mut sensor = Sensor::start(&config.sensor).context("starting the sensor")?;
-    let ring = sensor.take_ring()?;
-    let loss = sensor.loss_reader()?;
-
+    // Seed the process table before attaching: the ring is not read until
+    // the hot path runs, and a slow seed (10k processes: ~1.5 s) would fill
+    // it. Processes born in between are added by their first event.
     let mut processes = ProcessTable::new(ProcessConfig {
         max_entries: config.process.max_entries,
         exit_grace: Duration::from_millis(config.process.exit_grace_ms),
@@ -240,6 +239,10 @@ async fn run_async(mut config: Config) -> anyhow::Result<()> {
         ),
         Err(err) => tracing::warn!(%err, "seeding the process table from /proc failed"),
     }
+    let mut sensor = Sensor::start(&config.sensor).context("starting the sensor")?;
+    let ring = sensor.take_ring()?;
+    let loss = sensor.loss_reader()?;
+
     let registry = Registry::start(&config.container);
 
     // Stdout: one writer thread for alerts and (with --events) events.
