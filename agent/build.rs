@@ -1,5 +1,6 @@
-//! Compiles the gRPC API from `proto/kestrel/v1/*.proto` (protox: no
-//! system `protoc`) and builds the eBPF object (`agent-ebpf`, for `bpfel-unknown-none`, with the
+//! Compiles the gRPC API from `proto/kestrel/v1/*.proto` and the CRI
+//! subset `proto/cri/v1/api.proto` (protox: no system `protoc`) and builds
+//! the eBPF object (`agent-ebpf`, for `bpfel-unknown-none`, with the
 //! nightly toolchain, `-Z build-std=core` and `bpf-linker`) and leaves it in
 //! `OUT_DIR/kestrel`, where `src/sensor/load.rs` embeds it with
 //! `include_bytes_aligned!`. `cargo xtask` installs what this needs.
@@ -21,11 +22,14 @@ fn compile_protos() -> anyhow::Result<()> {
         "../proto/kestrel/v1/alert.proto",
         "../proto/kestrel/v1/event.proto",
         "../proto/kestrel/v1/agent.proto",
+        // Our read-only subset of the Kubernetes CRI (src/container/cri.rs).
+        "../proto/cri/v1/api.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");
     }
-    let fds = protox::compile(files, ["../proto"]).context("compiling proto/kestrel/v1")?;
+    let fds = protox::compile(files, ["../proto"])
+        .context("compiling proto/kestrel/v1 and proto/cri/v1")?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

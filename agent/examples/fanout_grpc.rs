@@ -11,16 +11,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kestrel_api::alert::dedup::DedupConfig;
-use kestrel_api::alert::log::LogConfig;
-use kestrel_api::alert::record::{now_unix_ns, sample_alert};
-use kestrel_api::alert::{AlertHub, HubConfig};
-use kestrel_api::api::client::{self, Target};
-use kestrel_api::api::control::*;
-use kestrel_api::api::events::EventHub;
-use kestrel_api::api::filter::BuiltinConditions;
-use kestrel_api::api::proto as pb;
-use kestrel_api::api::server::{ApiServer, ApiState, Listen, ServerConfig, StreamConfig};
+use kestrel::alert::dedup::DedupConfig;
+use kestrel::alert::log::LogConfig;
+use kestrel::alert::record::{now_unix_ns, sample_alert};
+use kestrel::alert::{AlertHub, HubConfig};
+use kestrel::api::client::{self, Target};
+use kestrel::api::control::*;
+use kestrel::api::events::EventHub;
+use kestrel::api::filter::BuiltinConditions;
+use kestrel::api::proto as pb;
+use kestrel::api::server::{ApiServer, ApiState, Listen, ServerConfig, StreamConfig};
 
 struct NoAgent;
 
@@ -258,7 +258,7 @@ async fn costs() {
     let mut bytes = 0usize;
     for _ in 0..n {
         let m = pb::AlertStreamMessage::new(pb::alert_stream_message::Message::Alert(
-            kestrel_api::api::convert::alert_to_proto(&a),
+            kestrel::api::convert::alert_to_proto(&a),
         ));
         bytes = m.encode_to_vec().len();
     }

@@ -6,6 +6,7 @@
 mod support;
 
 mod agent_cli;
+mod cri;
 mod enrichment;
 mod lifecycle;
 mod runc_container;

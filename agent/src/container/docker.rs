@@ -39,7 +39,7 @@ const EXCERPT_LEN: usize = 160;
 pub enum ApiKind {
     /// Docker Engine REST API (Docker, Podman's compat service): [`DockerClient`].
     DockerEngine,
-    /// Kubernetes CRI gRPC (containerd, CRI-O): not implemented here yet.
+    /// Kubernetes CRI gRPC (containerd, CRI-O): see `super::cri`.
     Cri,
 }
 

@@ -6,10 +6,12 @@
 //!   runtime layout (Docker, containerd/CRI, CRI-O, Podman, runc);
 //! * [`docker`] asks a Docker Engine API socket (Docker, Podman) for
 //!   metadata;
+//! * [`cri`] asks a Kubernetes CRI socket (containerd, CRI-O) for it;
 //! * [`meta`] holds the plain data they produce.
 
 pub mod cgroup_ids;
 pub mod cgroup_path;
+pub mod cri;
 pub mod docker;
 pub mod meta;
 pub mod registry;

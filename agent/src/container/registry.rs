@@ -33,6 +33,7 @@ use tokio::sync::mpsc;
 use super::{
     cgroup_ids::{CgroupIndex, find_cgroup2_mount},
     cgroup_path,
+    cri::{CriClient, CriError},
     docker::{ApiKind, ClientConfig, DockerClient, RuntimeError, default_sockets},
     meta::{ContainerMeta, ContainerRef, Runtime},
 };
@@ -45,6 +46,10 @@ pub struct ContainerConfig {
     /// Docker Engine API sockets to ask (Docker, Podman's service). Empty:
     /// the usual paths that exist at start.
     pub sockets: Vec<PathBuf>,
+    /// Kubernetes CRI sockets to ask (containerd, CRI-O). Empty: the usual
+    /// paths (`/run/containerd/containerd.sock`, `/var/run/crio/crio.sock`)
+    /// that exist at start.
+    pub cri_sockets: Vec<PathBuf>,
     /// How long events of a container whose metadata is being fetched wait
     /// before they go out with what is known (milliseconds).
     pub metadata_wait_ms: u64,
@@ -59,6 +64,7 @@ impl Default for ContainerConfig {
     fn default() -> Self {
         ContainerConfig {
             sockets: Vec::new(),
+            cri_sockets: Vec::new(),
             metadata_wait_ms: 500,
             max_pending_events: 8192,
             request_timeout_ms: 2000,
@@ -265,7 +271,7 @@ struct Resolver {
     shared: Arc<ArcSwap<Snapshot>>,
     stats: Arc<RegistryStats>,
     index: Option<CgroupIndex>,
-    clients: Arc<Vec<DockerClient>>,
+    clients: Arc<RuntimeClients>,
     /// Runtimes that failed, so each failure kind is logged once.
     warned: HashSet<String>,
 }
@@ -284,26 +290,50 @@ impl Resolver {
             connect_timeout: Duration::from_millis(config.request_timeout_ms),
             ..ClientConfig::default()
         };
+        let defaults = default_sockets();
+        let present = |api: ApiKind| -> Vec<(PathBuf, Runtime)> {
+            defaults
+                .iter()
+                .filter(|s| s.api == api && s.path.exists())
+                .map(|s| (s.path.clone(), s.runtime))
+                .collect()
+        };
         let sockets: Vec<PathBuf> = if config.sockets.is_empty() {
-            default_sockets()
+            present(ApiKind::DockerEngine)
                 .into_iter()
-                .filter(|s| s.api == ApiKind::DockerEngine && s.path.exists())
-                .map(|s| s.path)
+                .map(|(path, _)| path)
                 .collect()
         } else {
             config.sockets.clone()
         };
-        if sockets.is_empty() {
+        let cri_sockets: Vec<(PathBuf, Runtime)> = if config.cri_sockets.is_empty() {
+            present(ApiKind::Cri)
+        } else {
+            config
+                .cri_sockets
+                .iter()
+                .map(|path| (path.clone(), cri_runtime_of(path)))
+                .collect()
+        };
+        if sockets.is_empty() && cri_sockets.is_empty() {
             tracing::info!(
                 "no container runtime API socket found; containers will carry their id and runtime only \
-                 (set container.sockets to a Docker or Podman API socket)"
+                 (set container.sockets to a Docker or Podman API socket, container.cri_sockets to a \
+                 containerd or CRI-O socket)"
             );
         }
-        let clients = sockets
+        let docker = sockets
             .into_iter()
             .map(|path| {
                 tracing::info!(socket = %path.display(), "container metadata from the Docker Engine API");
                 DockerClient::new(path).with_config(client_config)
+            })
+            .collect();
+        let cri = cri_sockets
+            .into_iter()
+            .map(|(path, runtime)| {
+                tracing::info!(socket = %path.display(), %runtime, "container metadata from the Kubernetes CRI");
+                CriClient::new(path, client_config).with_runtime(runtime)
             })
             .collect();
         let index = find_cgroup2_mount().map(CgroupIndex::new);
@@ -314,7 +344,7 @@ impl Resolver {
             shared,
             stats,
             index,
-            clients: Arc::new(clients),
+            clients: Arc::new(RuntimeClients { docker, cri }),
             warned: HashSet::new(),
         }
     }
@@ -404,19 +434,44 @@ impl Resolver {
     }
 }
 
-/// Ask each Docker-API client for the container; the first that knows it
-/// wins. Returns the info and, when no client could answer, why.
+/// The runtime API clients of the resolver.
+struct RuntimeClients {
+    docker: Vec<DockerClient>,
+    cri: Vec<CriClient>,
+}
+
+/// The runtime a configured CRI socket probably belongs to, by its path.
+fn cri_runtime_of(path: &std::path::Path) -> Runtime {
+    let p = path.to_string_lossy();
+    if p.contains("crio") || p.contains("cri-o") {
+        Runtime::CriO
+    } else if p.contains("containerd") {
+        Runtime::Containerd
+    } else {
+        Runtime::Unknown
+    }
+}
+
+/// Ask the runtime APIs for the container; the first that knows it wins:
+/// Docker-API clients for Docker and Podman containers, CRI clients (those
+/// of the container's runtime first) for containerd and CRI-O ones, both
+/// for a runtime the cgroup path did not tell. Returns the info and, when
+/// no client could answer, why.
 async fn fetch(
-    clients: &[DockerClient],
+    clients: &RuntimeClients,
     reference: &ContainerRef,
 ) -> (ContainerInfo, Option<String>) {
     let mut failure = None;
-    let docker_api = matches!(
-        reference.runtime,
-        Runtime::Docker | Runtime::Podman | Runtime::Unknown
-    );
+    let (docker_api, cri_api) = match reference.runtime {
+        Runtime::Docker | Runtime::Podman => (true, false),
+        Runtime::Containerd | Runtime::CriO => (false, true),
+        Runtime::Unknown => (true, true),
+        Runtime::Runc | Runtime::Host => (false, false),
+    };
+    let mut asked = 0;
     if docker_api {
-        for client in clients {
+        for client in &clients.docker {
+            asked += 1;
             match client.inspect(&reference.id).await {
                 Ok(meta) => return (info_from_meta(reference, meta), None),
                 Err(RuntimeError::NotFound { .. }) => continue,
@@ -425,23 +480,41 @@ async fn fetch(
                 }
             }
         }
-    } else if clients.is_empty() || !docker_api {
-        failure = Some(format!(
-            "no API client for runtime {} (CRI is not supported yet)",
-            reference.runtime.as_str()
-        ));
     }
-    (
-        info_from_ref(reference),
-        failure.or_else(|| {
-            (!clients.is_empty()).then(|| {
-                format!(
-                    "container {} unknown to every runtime socket",
-                    short(&reference.id)
-                )
-            })
-        }),
-    )
+    if cri_api {
+        let (own, others): (Vec<&CriClient>, Vec<&CriClient>) = clients
+            .cri
+            .iter()
+            .partition(|c| c.runtime() == reference.runtime);
+        for client in own.into_iter().chain(others) {
+            asked += 1;
+            match client.inspect(&reference.id).await {
+                Ok(meta) => return (info_from_meta(reference, meta), None),
+                Err(CriError::NotFound { .. }) => continue,
+                Err(err) => {
+                    failure = Some(format!("{}: {err}", client.socket_path().display()));
+                }
+            }
+        }
+    }
+    if failure.is_none() && clients.docker.is_empty() && clients.cri.is_empty() {
+        // No runtime socket at all: said once at start, not a failure.
+        return (info_from_ref(reference), None);
+    }
+    let failure = failure.unwrap_or_else(|| {
+        if asked == 0 {
+            format!(
+                "no API client for runtime {} (set container.sockets or container.cri_sockets)",
+                reference.runtime.as_str()
+            )
+        } else {
+            format!(
+                "container {} unknown to every runtime socket",
+                short(&reference.id)
+            )
+        }
+    });
+    (info_from_ref(reference), Some(failure))
 }
 
 fn short(id: &str) -> &str {
