@@ -2,17 +2,23 @@
 //!
 //! `cargo run --release --example bench_judge [-- SECONDS]`
 //!
-//! Judges a synthetic exec/fork/exit mix of ordinary workload events (no
-//! rule matches) on one thread, with (1) Kestrel's default rules, (2)
-//! Falco's stable rules, (3) both; prints events/s and heap allocations per
-//! event, counted by a counting global allocator.
+//! Judges a synthetic mix of ordinary workload events (no rule matches) on
+//! one thread: exec/fork/exit plus syscall events, open- and connect-heavy
+//! (config and library reads, log writes, failed lookups, database and API
+//! connections, accepts, pipe dups, clones), with (1) Kestrel's default
+//! rules, (2) Falco's stable rules, (3) both; prints events/s and heap
+//! allocations per event, counted by a counting global allocator. With
+//! `--syscalls-only` / `--lifecycle-only` it judges only that part.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use kestrel::event::Event;
-use kestrel::rules::testing::{HOST_CGROUP, MapContext, exec, exit, fork};
+use kestrel::event::{Event, SockTuple, SyscallArgs as A};
+use kestrel::rules::testing::{
+    HOST_CGROUP, MapContext, connect, exec, exit, fork, inet, open, syscall, tcp, with_fd_path,
+    with_tuple,
+};
 use kestrel::rules::{self, Engine, RuleSource, Scratch};
 
 struct Counting;
@@ -41,7 +47,153 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn workload() -> (MapContext, Vec<Event>) {
+const O_WRONLY: u64 = 1;
+const O_CREAT: u64 = 0o100;
+const O_APPEND: u64 = 0o2000;
+const O_CLOEXEC: u64 = 0o2000000;
+
+/// Ordinary syscalls of one container: `base` nginx, `base + 2` python,
+/// `base + 4` node, on cgroup `cg`.
+fn syscalls(base: u32, cg: u64, i: u8, events: &mut Vec<Event>) {
+    let ip = format!("10.0.{i}.5");
+    let reads = [
+        "/etc/nginx/nginx.conf",
+        "/etc/hosts",
+        "/etc/resolv.conf",
+        "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+        "/etc/passwd",
+        "/usr/share/nginx/html/index.html",
+    ];
+    for (n, p) in reads.iter().enumerate() {
+        events.push(open(
+            base + 1,
+            "nginx",
+            cg,
+            p,
+            O_CLOEXEC,
+            10 + n as i64,
+            Some(p),
+        ));
+    }
+    events.push(open(
+        base + 3,
+        "python3",
+        cg,
+        "/app/settings.py",
+        O_CLOEXEC,
+        7,
+        Some("/app/settings.py"),
+    ));
+    events.push(open(
+        base + 3,
+        "python3",
+        cg,
+        "locale/fr.mo",
+        O_CLOEXEC,
+        -2,
+        None,
+    ));
+    events.push(open(
+        base + 1,
+        "nginx",
+        cg,
+        "/var/log/nginx/access.log",
+        O_WRONLY | O_CREAT | O_APPEND,
+        4,
+        Some("/var/log/nginx/access.log"),
+    ));
+    events.push(open(
+        base + 4,
+        "node",
+        cg,
+        "/tmp/upload_1",
+        O_WRONLY | O_CREAT,
+        21,
+        Some("/tmp/upload_1"),
+    ));
+    events.push(connect(
+        base + 3,
+        "python3",
+        cg,
+        inet(&ip, 41000),
+        inet("10.0.200.7", 5432),
+    ));
+    events.push(connect(
+        base + 4,
+        "node",
+        cg,
+        inet(&ip, 41001),
+        inet("93.184.216.34", 443),
+    ));
+    events.push(connect(
+        base + 4,
+        "node",
+        cg,
+        inet(&ip, 41002),
+        inet("10.0.201.9", 6379),
+    ));
+    events.push(with_tuple(
+        syscall(
+            base + 4,
+            10,
+            "node",
+            cg,
+            "connect",
+            0,
+            A::Connect {
+                fd: 9,
+                addr: Some(inet("10.96.0.10", 53)),
+            },
+        ),
+        SockTuple {
+            proto: "udp",
+            local: inet(&ip, 53000),
+            remote: inet("10.96.0.10", 53),
+        },
+    ));
+    events.push(with_tuple(
+        syscall(
+            base + 1,
+            base,
+            "nginx",
+            cg,
+            "accept4",
+            12,
+            A::Accept {
+                fd: 6,
+                flags: 0o4000,
+            },
+        ),
+        tcp(inet(&ip, 80), inet("10.0.99.9", 51234)),
+    ));
+    events.push(with_fd_path(
+        syscall(
+            base + 4,
+            10,
+            "node",
+            cg,
+            "dup2",
+            1,
+            A::Dup {
+                oldfd: 4,
+                newfd: Some(1),
+                flags: 0,
+            },
+        ),
+        "pipe:[99]",
+    ));
+    events.push(syscall(
+        base,
+        10,
+        "nginx",
+        cg,
+        "clone",
+        i64::from(base + 1),
+        A::Clone { flags: 0x1200011 },
+    ));
+}
+
+fn workload() -> (MapContext, Vec<Event>, Vec<Event>) {
     let mut c = MapContext::new();
     c.add_proc(
         10,
@@ -53,6 +205,7 @@ fn workload() -> (MapContext, Vec<Event>) {
     );
     c.add_proc(11, 1, "cron", "/usr/sbin/cron", &["-f"], HOST_CGROUP);
     let mut events = Vec::new();
+    let mut sys_events = Vec::new();
     for i in 0..8u64 {
         let cg = 100 + i;
         let base = 1000 + (i as u32) * 100;
@@ -123,6 +276,7 @@ fn workload() -> (MapContext, Vec<Event>) {
         ));
         events.push(fork(base + 4, 10, "node", base + 5, cg));
         events.push(exit(base + 1, base, "nginx", 0, cg));
+        syscalls(base, cg, i as u8, &mut sys_events);
     }
     // Host activity.
     c.add_proc(
@@ -158,7 +312,7 @@ fn workload() -> (MapContext, Vec<Event>) {
     ));
     events.push(exit(51, 50, "run-parts", 0, HOST_CGROUP));
     events.push(exit(50, 11, "sh", 0, HOST_CGROUP));
-    (c, events)
+    (c, events, sys_events)
 }
 
 fn measure(name: &str, engine: &Engine, ctx: &MapContext, events: &[Event], secs: f64) {
@@ -212,7 +366,15 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(3.0);
-    let (ctx, events) = workload();
+    let (ctx, lifecycle, sys_events) = workload();
+    let args: Vec<String> = std::env::args().collect();
+    let events: Vec<Event> = if args.iter().any(|a| a == "--syscalls-only") {
+        sys_events.clone()
+    } else if args.iter().any(|a| a == "--lifecycle-only") {
+        lifecycle.clone()
+    } else {
+        lifecycle.iter().chain(&sys_events).cloned().collect()
+    };
     let falco = RuleSource::from_path(std::path::Path::new(
         "/work/shared/compat/falco-rules/falco_rules.yaml",
     ))
@@ -220,9 +382,15 @@ fn main() {
     let defaults = rules::load(&rules::default_sources())
         .expect("defaults load")
         .engine;
+    let n_sys = events
+        .iter()
+        .filter(|e| matches!(e.body, kestrel::event::EventBody::Syscall(_)))
+        .count();
     println!(
-        "synthetic mix: {} events per round (exec/fork/exit, 8 containers + host)",
-        events.len()
+        "synthetic mix: {} events per round ({} exec/fork/exit, {} syscalls: open/connect/accept/dup/clone; 8 containers + host)",
+        events.len(),
+        events.len() - n_sys,
+        n_sys,
     );
     measure("kestrel defaults", &defaults, &ctx, &events, secs);
     if let Some(f) = falco {

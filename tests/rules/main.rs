@@ -5,3 +5,4 @@
 mod default_rules;
 mod falco_compat;
 mod parser_fuzz;
+mod syscall_rules;

@@ -447,19 +447,56 @@ impl SetM {
 /// wildcards go to globs.
 struct PrefixM {
     exact: FastSet,
+    /// First components of the plain paths (`/etc` of `/etc/ssh`): a value
+    /// whose first component is not here matches none of them.
+    firsts: FastSet,
+    /// Length of the longest plain path: longer prefixes need no probe.
+    max_len: usize,
+    /// `/` is one of the paths: every absolute path matches.
+    root: bool,
     globs: Vec<GlobMatcher>,
 }
 
 impl PrefixM {
+    fn new() -> PrefixM {
+        PrefixM {
+            exact: FastSet::default(),
+            firsts: FastSet::default(),
+            max_len: 0,
+            root: false,
+            globs: Vec::new(),
+        }
+    }
+
+    fn add_plain(&mut self, path: &str) {
+        let t = path.trim_end_matches('/');
+        if t.is_empty() {
+            self.root = true;
+            return;
+        }
+        let first_end = t[1..].find('/').map_or(t.len(), |i| i + 1);
+        self.firsts.insert(t[..first_end].to_string());
+        self.max_len = self.max_len.max(t.len());
+        self.exact.insert(t.to_string());
+    }
+
     fn matches(&self, v: &str) -> bool {
-        if !self.exact.is_empty() {
-            if self.exact.contains(v) {
-                return true;
-            }
-            for (i, _) in v.match_indices('/') {
-                let pre = if i == 0 { "/" } else { &v[..i] };
-                if self.exact.contains(pre) {
+        if self.root && v.starts_with('/') {
+            return true;
+        }
+        if !self.exact.is_empty() && v.len() > 1 {
+            let first_end = v[1..].find('/').map_or(v.len(), |i| i + 1);
+            if self.firsts.contains(&v[..first_end]) {
+                if v.len() <= self.max_len && self.exact.contains(v) {
                     return true;
+                }
+                for (i, _) in v.match_indices('/').skip(1) {
+                    if i > self.max_len {
+                        break;
+                    }
+                    if self.exact.contains(&v[..i]) {
+                        return true;
+                    }
                 }
             }
         }
@@ -947,13 +984,13 @@ impl<'d> Compiler<'d> {
                 .complement();
             let (pred, may, must): (Pred, KindSet, KindSet) = if op == Op::Ne {
                 (
-                    Arc::new(move |e| !(syscall_only && !e.src.ty.syscall) && !eq(e)),
+                    Arc::new(move |e| (e.src.ty.syscall || !syscall_only) && !eq(e)),
                     all.complement(),
                     any.complement().intersect(other),
                 )
             } else {
                 (
-                    Arc::new(move |e| !(syscall_only && !e.src.ty.syscall) && eq(e)),
+                    Arc::new(move |e| (e.src.ty.syscall || !syscall_only) && eq(e)),
                     any,
                     all.intersect(other),
                 )
@@ -988,26 +1025,20 @@ impl<'d> Compiler<'d> {
                     if is_net {
                         Net::parse(v)
                     } else {
-                        v.trim()
-                            .parse::<std::net::IpAddr>()
-                            .ok()
-                            .map(|ip| Net::single(ip))
+                        v.trim().parse::<std::net::IpAddr>().ok().map(Net::single)
                     }
                 })
                 .collect();
             match nets {
                 Some(nets) if !nets.is_empty() => {
-                    let hit = move |s: &str| {
-                        s.parse::<std::net::IpAddr>()
-                            .is_ok_and(|ip| nets.iter().any(|n| n.contains(ip)))
-                    };
+                    let hit = move |ip: std::net::IpAddr| nets.iter().any(|n| n.contains(ip));
                     let pred: Pred = if op == Op::Ne {
                         Arc::new(move |e| {
                             let x = e.get(slot);
-                            x.is_present() && !x.any_str(&hit)
+                            x.is_present() && !x.any_ip(&hit)
                         })
                     } else {
-                        Arc::new(move |e| e.get(slot).any_str(&hit))
+                        Arc::new(move |e| e.get(slot).any_ip(&hit))
                     };
                     return Ok(Piece2 {
                         pred,
@@ -1259,12 +1290,9 @@ impl<'d> Compiler<'d> {
                 Arc::new(move |e| e.get(slot).any_str(|s| g.is_match(s)))
             }
             Op::PMatch => {
-                let mut m = PrefixM {
-                    exact: FastSet::default(),
-                    globs: Vec::new(),
-                };
+                let mut m = PrefixM::new();
                 for v in values {
-                    if v.contains(['*', '?', '[']) {
+                    if v.contains(['*', '?', '[']) || !v.starts_with('/') {
                         let base = v.trim_end_matches('/');
                         m.globs
                             .push(glob(base, false).map_err(|x| err_at(text, at, x))?);
@@ -1272,12 +1300,7 @@ impl<'d> Compiler<'d> {
                             glob(&format!("{base}/*"), false).map_err(|x| err_at(text, at, x))?,
                         );
                     } else {
-                        let t = v.trim_end_matches('/');
-                        m.exact.insert(if t.is_empty() {
-                            "/".to_string()
-                        } else {
-                            t.to_string()
-                        });
+                        m.add_plain(&v);
                     }
                 }
                 Arc::new(move |e| e.get(slot).any_str(|s| m.matches(s)))

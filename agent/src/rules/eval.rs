@@ -131,6 +131,19 @@ fn apply_transform(t: Transform, v: &Val, out: &mut Val) {
         State::Str if !transform_str(t, &v.s, o.buf()) => {
             o.v.state = State::Absent;
         }
+        State::Ip => {
+            for ip in v.ips.iter().flatten() {
+                super::fields::with_ip_text(*ip, |s| {
+                    if t == Transform::Len {
+                        o.push_int(s.len() as i64);
+                    } else {
+                        o.push_with(|b| {
+                            transform_str(t, s, b);
+                        });
+                    }
+                });
+            }
+        }
         State::List => {
             for s in &v.list[..v.list_len] {
                 if t == Transform::Len {

@@ -301,23 +301,39 @@ pub fn kind_of_name(name: &str) -> Option<Kind> {
     type_index(name).map(|i| EVENT_TYPES[usize::from(i)].kind)
 }
 
-/// The position of a name in [`EVENT_TYPES`] (binary search over a sorted
-/// copy: a handful of short string compares per event).
+/// The position of a name in [`EVENT_TYPES`]: one hash of the name and, as
+/// a rule, one string compare (open addressing in a 256-slot table).
 pub fn type_index(name: &str) -> Option<u16> {
-    static SORTED: OnceLock<Vec<(&'static str, u16)>> = OnceLock::new();
-    let sorted = SORTED.get_or_init(|| {
-        let mut v: Vec<(&'static str, u16)> = EVENT_TYPES
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name, i as u16))
-            .collect();
-        v.sort_unstable();
-        v
+    const SLOTS: usize = 256;
+    const _: () = assert!(MAX_EVENT_TYPES * 2 <= SLOTS);
+    fn hash(s: &str) -> usize {
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in s.as_bytes() {
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        }
+        h as usize
+    }
+    // Slot value: index + 1 (0: empty).
+    static TABLE: OnceLock<[u16; SLOTS]> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [0u16; SLOTS];
+        for (i, ty) in EVENT_TYPES.iter().enumerate() {
+            let mut h = hash(ty.name) % SLOTS;
+            while t[h] != 0 {
+                h = (h + 1) % SLOTS;
+            }
+            t[h] = i as u16 + 1;
+        }
+        t
     });
-    sorted
-        .binary_search_by(|(n, _)| (*n).cmp(name))
-        .ok()
-        .map(|i| sorted[i].1)
+    let mut h = hash(name) % SLOTS;
+    loop {
+        let i = table[h].checked_sub(1)?;
+        if EVENT_TYPES[usize::from(i)].name == name {
+            return Some(i);
+        }
+        h = (h + 1) % SLOTS;
+    }
 }
 
 /// How an event names its type, worked out once per event.

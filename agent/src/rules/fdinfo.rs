@@ -514,8 +514,39 @@ pub fn write_path(s: &Src<'_>, p: PathSrc<'_>, out: &mut String) -> bool {
     }
 }
 
+/// Writes a decimal number without the formatting machinery.
+fn write_dec(w: &mut impl std::fmt::Write, n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let _ = w.write_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+}
+
+/// Writes an IPv4 address (dotted quad) without the formatting machinery.
+pub fn write_v4(w: &mut impl std::fmt::Write, ip: std::net::Ipv4Addr) {
+    for (i, o) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            let _ = w.write_char('.');
+        }
+        write_dec(w, u32::from(o));
+    }
+}
+
 fn write_ep(b: &mut String, ep: Option<Endpoint>, v6: bool) {
     match ep {
+        Some((IpAddr::V4(ip), port)) => {
+            write_v4(b, ip);
+            b.push(':');
+            write_dec(b, u32::from(port));
+        }
         Some((ip, port)) => {
             let _ = write!(b, "{ip}:{port}");
         }
@@ -744,6 +775,19 @@ mod tests {
         assert_eq!(res(None, "relative"), None);
         assert_eq!(res(Some("relative-cwd"), "x"), None);
         assert_eq!(res(Some("/"), ""), None);
+    }
+
+    #[test]
+    fn addresses_format_like_display() {
+        for ip in ["0.0.0.0", "10.0.0.5", "255.255.255.255", "93.184.216.34"] {
+            let mut s = String::new();
+            write_v4(&mut s, ip.parse().unwrap());
+            assert_eq!(s, ip);
+        }
+        let mut s = String::new();
+        write_ep(&mut s, Some(("10.1.2.3".parse().unwrap(), 65535)), false);
+        write_ep(&mut s, None, false);
+        assert_eq!(s, "10.1.2.3:655350.0.0.0:0");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use crate::context::{ContainerInfo, Context, ProcessInfo};
@@ -108,6 +109,9 @@ pub enum State {
     List,
     /// Several numbers (`ints`): "any of" semantics.
     IntList,
+    /// One or two IP addresses (`ips`): "any of" semantics; text when
+    /// compared as text.
+    Ip,
 }
 
 /// An extracted value; buffers are reused from event to event.
@@ -119,6 +123,38 @@ pub struct Val {
     pub list: Vec<String>,
     pub list_len: usize,
     pub ints: Vec<i64>,
+    pub ips: [Option<IpAddr>; 2],
+}
+
+/// A stack buffer for formatting one address (no allocation).
+struct IpText {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl std::fmt::Write for IpText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Calls `f` with the address as text.
+pub(crate) fn with_ip_text<R>(ip: IpAddr, f: impl FnOnce(&str) -> R) -> R {
+    let mut t = IpText {
+        buf: [0; 48],
+        len: 0,
+    };
+    match ip {
+        IpAddr::V4(v4) => fdinfo::write_v4(&mut t, v4),
+        IpAddr::V6(v6) => {
+            let _ = write!(t, "{v6}");
+        }
+    }
+    f(std::str::from_utf8(&t.buf[..t.len]).unwrap_or(""))
 }
 
 impl Val {
@@ -132,13 +168,28 @@ impl Val {
         self.state != State::Absent
     }
 
-    /// Whether `f` holds for any string value (numbers are not strings).
+    /// Whether `f` holds for any string value (numbers are not strings;
+    /// addresses are, as text).
     #[inline]
     pub fn any_str(&self, mut f: impl FnMut(&str) -> bool) -> bool {
         match self.state {
             State::Str => f(&self.s),
             State::List => self.list[..self.list_len].iter().any(|s| f(s)),
+            State::Ip => self
+                .ips
+                .iter()
+                .flatten()
+                .any(|ip| with_ip_text(*ip, &mut f)),
             _ => false,
+        }
+    }
+
+    /// Whether `f` holds for any address value (text values are parsed).
+    #[inline]
+    pub fn any_ip(&self, mut f: impl FnMut(IpAddr) -> bool) -> bool {
+        match self.state {
+            State::Ip => self.ips.iter().flatten().any(|ip| f(*ip)),
+            _ => self.any_str(|s| s.parse::<IpAddr>().is_ok_and(&mut f)),
         }
     }
 
@@ -164,6 +215,14 @@ impl Val {
                 self.ints
                     .iter()
                     .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            State::Ip => Some(
+                self.ips
+                    .iter()
+                    .flatten()
+                    .map(IpAddr::to_string)
                     .collect::<Vec<_>>()
                     .join(","),
             ),
@@ -234,6 +293,18 @@ impl Out<'_> {
         v.list_len += 1;
     }
 
+    /// Adds one address (at most two per value).
+    pub fn ip(&mut self, ip: IpAddr) {
+        let v = &mut *self.v;
+        if v.state != State::Ip {
+            v.state = State::Ip;
+            v.ips = [None, None];
+        }
+        if let Some(slot) = v.ips.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(ip);
+        }
+    }
+
     /// Adds one number to a multi-valued result.
     pub fn push_int(&mut self, n: i64) {
         if self.v.state != State::IntList {
@@ -258,6 +329,7 @@ pub struct Src<'a> {
     proc: OnceCell<Option<&'a ProcessInfo>>,
     parent: OnceCell<Option<&'a ProcessInfo>>,
     cont: OnceCell<Option<&'a ContainerInfo>>,
+    fd: OnceCell<Option<FdView<'a>>>,
 }
 
 impl<'a> Src<'a> {
@@ -272,7 +344,13 @@ impl<'a> Src<'a> {
             proc: OnceCell::new(),
             parent: OnceCell::new(),
             cont: OnceCell::new(),
+            fd: OnceCell::new(),
         }
+    }
+
+    /// The fd the event is about (worked out once per event).
+    pub fn fd(&self) -> Option<FdView<'a>> {
+        *self.fd.get_or_init(|| fdinfo::view(self))
     }
 
     pub fn proc(&self) -> Option<&'a ProcessInfo> {
@@ -575,14 +653,14 @@ fn fd_name(s: &Src<'_>, v: &FdView<'_>, o: &mut Out<'_>) {
 
 /// A getter over the event's fd (no value for events without one).
 fn with_fd(s: &Src<'_>, o: &mut Out<'_>, f: fn(&Src<'_>, &FdView<'_>, &mut Out<'_>)) {
-    if let Some(v) = fdinfo::view(s) {
+    if let Some(v) = s.fd() {
         f(s, &v, o)
     }
 }
 
 fn write_ip(o: &mut Out<'_>, ep: Option<fdinfo::Endpoint>) {
     if let Some((ip, _)) = ep {
-        let _ = write!(o.buf(), "{ip}");
+        o.ip(ip);
     }
 }
 
@@ -594,14 +672,14 @@ fn write_port(o: &mut Out<'_>, ep: Option<fdinfo::Endpoint>) {
 
 /// Local / remote endpoints of a socket fd.
 fn local_remote(s: &Src<'_>) -> Option<(Option<fdinfo::Endpoint>, Option<fdinfo::Endpoint>)> {
-    let v = fdinfo::view(s)?;
+    let v = s.fd()?;
     let sv = v.sock.filter(|_| v.ty.is_ip())?;
     Some((sv.local, sv.remote))
 }
 
 /// Client / server endpoints, when the event tells which is which.
 fn client_server(s: &Src<'_>) -> Option<(Option<fdinfo::Endpoint>, Option<fdinfo::Endpoint>)> {
-    let v = fdinfo::view(s)?;
+    let v = s.fd()?;
     let sv = v.sock.filter(|_| v.ty.is_ip())?;
     Some(sv.known_ends())
 }
@@ -610,9 +688,7 @@ fn client_server(s: &Src<'_>) -> Option<(Option<fdinfo::Endpoint>, Option<fdinfo
 fn both_ips(s: &Src<'_>, _: &FieldArg, o: &mut Out<'_>) {
     if let Some((l, r)) = local_remote(s) {
         for (ip, _) in [l, r].into_iter().flatten() {
-            o.push_with(|b| {
-                let _ = write!(b, "{ip}");
-            });
+            o.ip(ip);
         }
     }
 }

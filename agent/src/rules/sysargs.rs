@@ -750,9 +750,10 @@ pub fn arg_captured(key: Option<&str>, index: Option<u32>) -> bool {
 /// Whether a captured event type of one of `kinds` supplies the argument.
 pub fn arg_captured_for(kinds: KindSet, key: Option<&str>, index: Option<u32>) -> bool {
     ARG_LAYOUTS.iter().any(|l| {
-        l.types.iter().any(|t| {
-            kind_of_name(t).is_some_and(|k| k.is_captured() && kinds.contains(k))
-        }) && match (key, index) {
+        l.types
+            .iter()
+            .any(|t| kind_of_name(t).is_some_and(|k| k.is_captured() && kinds.contains(k)))
+            && match (key, index) {
                 (Some(k), _) => l.params.iter().any(|p| p.supplied && p.name == k),
                 (None, Some(i)) => l.params.get(i as usize).is_some_and(|p| p.supplied),
                 (None, None) => true,
@@ -879,11 +880,7 @@ fn process_arg(s: &Src<'_>, name: &str, o: &mut Out<'_>) {
                 o.str(a)
             }
         }
-        "args" => {
-            if !s.write_args(o.buf()) {
-                o.v.state = super::fields::State::Absent;
-            }
-        }
+        "args" if !s.write_args(o.buf()) => o.v.state = super::fields::State::Absent,
         "pid" => num(o, h.tgid),
         "tid" => num(o, h.pid),
         "ptid" => {
@@ -932,7 +929,7 @@ fn syscall_arg(s: &Src<'_>, sc: &Syscall, name: &str, raw: bool, o: &mut Out<'_>
         (A::Listen { fd, .. }, "fd") | (A::Send { fd, .. }, "fd") => num(o, fd),
         (A::Connect { addr: Some(a), .. } | A::Bind { addr: Some(a), .. }, "addr") => addr(o, a),
         (A::Connect { .. } | A::Accept { .. } | A::Send { .. }, "tuple") => {
-            if let Some(f) = fdinfo::view(s)
+            if let Some(f) = s.fd()
                 && !fdinfo::write_name(s, &f, o.buf())
             {
                 o.v.state = super::fields::State::Absent;

@@ -122,6 +122,13 @@ fn string_operators() {
         "pmatch matches whole path components"
     );
     assert!(holds("proc.exepath pmatch ('/b*')"));
+    assert!(
+        holds("proc.exepath pmatch (/)"),
+        "/ holds every absolute path"
+    );
+    assert!(holds("proc.exepath pmatch (/usr/lib, /bin/sh/)"));
+    assert!(!holds("proc.exepath pmatch (/bin/sh/x, /usr)"));
+    assert!(holds("proc.exepath pmatch (bin, /opt/x/y/z/w, /bin)"));
 }
 
 #[test]
