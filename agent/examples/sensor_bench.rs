@@ -14,7 +14,8 @@
 //! * `getppid`: `syscall(SYS_getppid)` in a tight loop;
 //! * `open-close`: `open("/etc/hostname", O_RDONLY)` + `close`;
 //! * `open-close-no-openat`: the same, the agent configured to capture only
-//!   `execve` and `connect` (the in-kernel filter drops the opens);
+//!   `execve` and `connect` instead of what the rules need (the in-kernel
+//!   filter drops the opens before they reach the ring);
 //! * `tcp`: loopback connect + close (SO_LINGER 0, so no TIME_WAIT piles
 //!   up) to a listener thread that accepts and closes;
 //! * `exec`: `/bin/true` spawned (std `Command`) from two threads;
@@ -47,8 +48,11 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause after a workload before the agent's CPU is read, so the records
 /// still in the ring are read and written (their cost is the workload's).
 const DRAIN: Duration = Duration::from_millis(300);
-/// Agent configuration of the `open-close-no-openat` variant.
-const NO_OPENAT_CONFIG: &str = "[sensor]\ncapture = [\"execve\", \"connect\"]\n";
+/// Agent configuration of the `open-close-no-openat` variant: capture only
+/// `execve` and `connect`, not the syscalls the loaded rules need (which
+/// include `openat`).
+const NO_OPENAT_CONFIG: &str = "[sensor]\ncapture = [\"execve\", \"connect\"]\n\n\
+                                [rules]\ncapture_what_rules_need = false\n";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Workload {
@@ -236,6 +240,7 @@ fn main() -> anyhow::Result<()> {
     }
 
     println!();
+    println!("load average at the end: {}", load_average());
     print_table(&rows);
     let met = rows.iter().filter(|r| r.met).count();
     println!("\ngoals met: {met} of {}", rows.len());
@@ -257,6 +262,10 @@ fn print_machine(args: &Args) {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     println!("sensor overhead benchmark");
     println!("  machine: {cpu}, {cores} CPUs, Linux {}", kernel.trim());
+    println!("  load average at the start: {}", load_average());
+    if std::env::var_os("LD_LIBRARY_PATH").is_some() {
+        println!("  LD_LIBRARY_PATH (set by `cargo run`) is removed for the programs started");
+    }
     println!(
         "  agent:   {} run --output json > /dev/null",
         args.kestrel.display()
@@ -272,6 +281,13 @@ fn print_machine(args: &Args) {
          (order reversed every other round); medians reported",
         args.secs, args.pairs
     );
+}
+
+/// The 1, 5 and 15 minute load averages (other work skews the figures).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// State shared by the workloads.
@@ -585,6 +601,18 @@ fn reset_on_close(stream: &TcpStream) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A command for a program the benchmark starts, without the
+/// `LD_LIBRARY_PATH` that `cargo run` sets: with it every dynamically linked
+/// program probes each of those directories (and their hwcaps
+/// subdirectories) before finding its libraries, about 130 extra failed
+/// `openat` calls per exec, which the agent records and which no
+/// production exec pays.
+fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_remove("LD_LIBRARY_PATH");
+    cmd
+}
+
 fn exec_storm(secs: f64) -> anyhow::Result<f64> {
     const THREADS: usize = 2;
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
@@ -595,7 +623,7 @@ fn exec_storm(secs: f64) -> anyhow::Result<f64> {
             let count = count.clone();
             std::thread::spawn(move || -> std::io::Result<()> {
                 while Instant::now() < deadline {
-                    let status = Command::new("/bin/true").status()?;
+                    let status = command("/bin/true").status()?;
                     if !status.success() {
                         return Err(std::io::Error::other(format!("/bin/true: {status}")));
                     }
@@ -625,7 +653,7 @@ struct Redis {
 impl Redis {
     fn start() -> anyhow::Result<Redis> {
         for tool in ["redis-server", "redis-benchmark"] {
-            if Command::new(tool)
+            if command(tool)
                 .arg("--version")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -650,7 +678,7 @@ impl Redis {
             "no",
         ];
         println!("starting redis-server {}", args.join(" "));
-        let server = Command::new("redis-server")
+        let server = command("redis-server")
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -698,7 +726,7 @@ impl Redis {
     }
 
     fn run_benchmark(&self, requests: u64) -> anyhow::Result<f64> {
-        let out = Command::new("redis-benchmark")
+        let out = command("redis-benchmark")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
             .args(["-q", "--csv", "-t", "get,set", "-P", "1", "-c", "50"])
             .args(["-n", &requests.to_string()])
@@ -752,7 +780,7 @@ impl AgentReport {
 
 impl Agent {
     fn start(kestrel: &Path, config: Option<&Path>) -> anyhow::Result<Agent> {
-        let mut cmd = Command::new(kestrel);
+        let mut cmd = command(kestrel);
         cmd.args(["run", "--output", "json"]);
         if let Some(config) = config {
             cmd.arg("--config").arg(config);
