@@ -176,21 +176,7 @@ impl Sensor {
         }
         let dispatcher = config.syscalls || config.syscall_profile;
         for &(name, tracepoint) in RAW_PROGRAMS.iter().filter(|_| dispatcher) {
-            let program: &mut RawTracePoint = ebpf
-                .program_mut(name)
-                .ok_or(SensorError::MissingProgram(name))?
-                .try_into()
-                .map_err(|source| SensorError::Program {
-                    program: name,
-                    source: Box::new(source),
-                })?;
-            program
-                .load()
-                .and_then(|()| program.attach(tracepoint).map(drop))
-                .map_err(|source| SensorError::Program {
-                    program: name,
-                    source: Box::new(source),
-                })?;
+            attach_raw(&mut ebpf, name, tracepoint)?;
             programs.push(ProgramStatus {
                 name,
                 attach: format!("raw_tp/{tracepoint}"),
@@ -301,24 +287,27 @@ impl EmptyProbe {
             .map_max_entries("EVENTS", 4096)
             .load(EBPF_OBJECT)
             .map_err(Box::new)?;
-        let name = "empty_sys_enter";
-        let program: &mut RawTracePoint = ebpf
-            .program_mut(name)
-            .ok_or(SensorError::MissingProgram(name))?
-            .try_into()
-            .map_err(|source| SensorError::Program {
-                program: name,
-                source: Box::new(source),
-            })?;
-        program
-            .load()
-            .and_then(|()| program.attach("sys_enter").map(drop))
-            .map_err(|source| SensorError::Program {
-                program: name,
-                source: Box::new(source),
-            })?;
+        attach_raw(&mut ebpf, "empty_sys_enter", "sys_enter")?;
         Ok(EmptyProbe { _ebpf: ebpf })
     }
+}
+
+/// Load program `name` of the object and attach it to raw tracepoint
+/// `tracepoint`.
+fn attach_raw(ebpf: &mut Ebpf, name: &'static str, tracepoint: &str) -> Result<(), SensorError> {
+    let error = |source| SensorError::Program {
+        program: name,
+        source: Box::new(source),
+    };
+    let program: &mut RawTracePoint = ebpf
+        .program_mut(name)
+        .ok_or(SensorError::MissingProgram(name))?
+        .try_into()
+        .map_err(error)?;
+    program
+        .load()
+        .and_then(|()| program.attach(tracepoint).map(drop))
+        .map_err(error)
 }
 
 fn raise_memlock_limit() {
