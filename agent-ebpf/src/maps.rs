@@ -4,7 +4,7 @@
 use aya_ebpf::{
     helpers::bpf_get_current_cgroup_id,
     macros::map,
-    maps::{LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, LruHashMap, PerCpuArray, RingBuf},
 };
 use kestrel_common::{kind, loss};
 
@@ -16,6 +16,47 @@ pub const EVENTS_BYTES: u32 = 4 << 20;
 
 #[map(name = "EVENTS")]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(EVENTS_BYTES, 0);
+
+/// `bpf_ringbuf_query` / `bpf_ringbuf_commit` flags (uapi `bpf.h`).
+const BPF_RB_AVAIL_DATA: u64 = 0;
+const BPF_RB_NO_WAKEUP: u64 = 1;
+const BPF_RB_FORCE_WAKEUP: u64 = 2;
+
+/// Flags for submitting a record. By default the kernel wakes the reader
+/// for every record it finds idle, an interrupt plus a cross-CPU wake-up
+/// per record at the producer's expense. With `SETTINGS.wakeup_bytes` set,
+/// records are submitted quietly until that much data waits; the reader
+/// also polls on a short timer, so a trickle is still read within
+/// milliseconds.
+#[inline(always)]
+pub fn submit_flags() -> u64 {
+    let threshold = u64::from(crate::kernel::offsets::setting!(wakeup_bytes));
+    if threshold == 0 {
+        return 0;
+    }
+    if EVENTS.query(BPF_RB_AVAIL_DATA) >= threshold {
+        BPF_RB_FORCE_WAKEUP
+    } else {
+        BPF_RB_NO_WAKEUP
+    }
+}
+
+/// Generation of what the syscall dispatcher's per-CPU cache holds (see
+/// `probes::syscalls`): bumped when a task may start or join a cgroup
+/// (fork, cgroup attach) and by userspace when the host-cgroup set changes,
+/// so every CPU's cache refreshes.
+#[map(name = "CACHE_GEN")]
+pub static CACHE_GEN: Array<u64> = Array::with_max_entries(1, 0);
+
+/// Invalidate every CPU's dispatcher cache. Two racing bumps may store the
+/// same value; either way the value changed, which is all a cache checks.
+#[inline(always)]
+pub fn bump_cache_gen() {
+    if let Some(generation) = CACHE_GEN.get_ptr_mut(0) {
+        // SAFETY: valid map value pointer.
+        unsafe { *generation = (*generation).wrapping_add(1) };
+    }
+}
 
 /// Records the kernel could not deliver, per CPU, indexed by
 /// `kind * loss::REASONS + reason`. Per-CPU so counting a drop never

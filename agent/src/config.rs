@@ -145,10 +145,21 @@ pub struct SensorConfig {
     /// Which syscalls to capture, by name; `all` is every supported one
     /// but the data path (`sendto`, `recvfrom`).
     pub capture: Vec<String>,
-    /// Capture syscalls only of tasks in containers (non-host pid namespace).
+    /// Capture syscalls only of tasks in containers (cgroups that are not
+    /// the host's).
     pub containers_only: bool,
-    /// Keep the per-container syscall profile in the kernel.
+    /// Of `capture`, the syscalls to capture only in containers. Set by the
+    /// agent from the loaded rules (a syscall that only container-scoped
+    /// rules need), not read from the file.
+    #[serde(skip)]
+    pub capture_in_containers_only: Vec<String>,
+    /// Keep the per-cgroup syscall profile in the kernel.
     pub syscall_profile: bool,
+    /// Wake the reader only once this many bytes wait in the ring (it also
+    /// polls every few milliseconds); saves an interrupt and a cross-CPU
+    /// wake-up per record under load. 0: wake for every record. Capped at
+    /// half the ring.
+    pub wakeup_bytes: u32,
 }
 
 impl Default for SensorConfig {
@@ -159,7 +170,9 @@ impl Default for SensorConfig {
             syscalls: true,
             capture: vec!["all".into()],
             containers_only: false,
+            capture_in_containers_only: Vec::new(),
             syscall_profile: true,
+            wakeup_bytes: 256 << 10,
         }
     }
 }

@@ -233,23 +233,17 @@ os.dup2(conn.fileno(), 9)
         matches!(&s.args, SyscallArgs::Connect { addr: Some(SockAddr::Inet6 { addr, port: 47013 }), .. }
             if addr.is_loopback())
     });
-    let unix = find(&calls, "unix connect", |s| {
+    // Other unix connects happen in this cgroup too (glibc asks nscd while
+    // `ip` runs), so pick ours by its path: the path must decode intact.
+    let unix = find(&calls, "unix connect to /tmp/kestrel-no-such.sock", |s| {
         matches!(
             &s.args,
             SyscallArgs::Connect {
-                addr: Some(SockAddr::Unix { .. }),
+                addr: Some(SockAddr::Unix { path }),
                 ..
-            }
+            } if path == "/tmp/kestrel-no-such.sock"
         )
     });
-    let SyscallArgs::Connect {
-        addr: Some(SockAddr::Unix { path }),
-        ..
-    } = &unix.args
-    else {
-        unreachable!()
-    };
-    assert_eq!(path, "/tmp/kestrel-no-such.sock");
     assert_eq!(unix.ret, -(libc::ENOENT as i64));
 
     let dup = find(&calls, "dup2 onto fd 9", |s| {
@@ -462,5 +456,101 @@ fn ring_full_losses_are_counted_per_kind_and_per_cgroup() {
         "loss not attributed to the test cgroup {}: {:?}",
         cgroup.id,
         lost.per_cgroup
+    );
+}
+
+/// Unix-socket connects of any cgroup to paths starting with `prefix`.
+fn unix_connects(events: &[Event], prefix: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Syscall(Syscall {
+                args:
+                    SyscallArgs::Connect {
+                        addr: Some(SockAddr::Unix { path }),
+                        ..
+                    },
+                ..
+            }) if path.starts_with(prefix) => Some(path.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn container_scoped_syscalls_skip_host_cgroups_and_follow_tasks_that_move() {
+    if !require_root() {
+        return;
+    }
+    let config = SensorConfig {
+        capture: vec!["connect".into()],
+        capture_in_containers_only: vec!["connect".into()],
+        ..SensorConfig::default()
+    };
+    let mut sensor = LiveSensor::with_config(&config);
+    let mut host = sensor.sensor.host_cgroups().expect("host cgroup map");
+    let host_cgroup = TestCgroup::new("scope-host");
+    let other_cgroup = TestCgroup::new("scope-other");
+    host.mark(host_cgroup.id);
+    assert!(host.contains(host_cgroup.id));
+    assert!(!host.contains(other_cgroup.id));
+
+    // Knock (connect to a unix path nobody listens on), say so, wait to be
+    // moved to another cgroup, knock again.
+    let script = r#"
+import socket, sys
+def knock(path):
+    s = socket.socket(socket.AF_UNIX)
+    try: s.connect(path)
+    except OSError: pass
+knock(sys.argv[1] + "-before")
+print("knocked", flush=True)
+sys.stdin.readline()
+knock(sys.argv[1] + "-after")
+"#;
+    let prefix = format!("/tmp/kestrel-scope-{}", std::process::id());
+    let run = |from: &TestCgroup, to: &TestCgroup, tag: &str| {
+        use std::io::{BufRead as _, Write as _};
+        let mut child = from
+            .command("python3")
+            .args(["-c", script, &format!("{prefix}-{tag}")])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read");
+        assert_eq!(line.trim(), "knocked");
+        std::fs::write(to.path.join("cgroup.procs"), child.id().to_string())
+            .expect("move the process");
+        child
+            .stdin
+            .as_mut()
+            .expect("stdin")
+            .write_all(b"go\n")
+            .expect("write");
+        wait_ok(child, "python3");
+    };
+    // A host task moved into a (container) cgroup is captured from then on
+    // (the way runc places a container's first process)...
+    run(&host_cgroup, &other_cgroup, "in");
+    // ...and a task moved out to a host cgroup is not any more.
+    run(&other_cgroup, &host_cgroup, "out");
+
+    let events = sensor.wait_for("the connects outside host cgroups", |events| {
+        unix_connects(events, &prefix).len() >= 2
+    });
+    // Records are read every few milliseconds; give stragglers time.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut seen = unix_connects(&sensor.events(), &prefix);
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![format!("{prefix}-in-after"), format!("{prefix}-out-before")],
+        "only connects made outside the host cgroup are captured; saw {:?} in {} events",
+        seen,
+        events.len()
     );
 }

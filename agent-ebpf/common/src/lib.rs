@@ -262,16 +262,17 @@ pub struct FirstSyscallEvent {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings {
-    /// 1: capture syscalls only of tasks in a non-host pid namespace.
-    pub containers_only: u32,
-    /// 1: keep the per-cgroup syscall profile (for tasks in containers).
+    /// 1: keep the per-cgroup syscall profile.
     pub profile: u32,
+    /// Submit records without waking the reader until this many bytes wait
+    /// in the ring (the reader polls too); 0: wake for every record.
+    pub wakeup_bytes: u32,
 }
 
 impl Settings {
     pub const DEFAULT: Settings = Settings {
-        containers_only: 0,
         profile: 1,
+        wakeup_bytes: 0,
     };
 }
 

@@ -159,6 +159,13 @@ pub mod spec_flags {
     pub const ADDR_IS_BLOB: u8 = 1 << 1;
     /// `addr` points to a NUL-terminated string (mount's fstype).
     pub const ADDR_IS_STR: u8 = 1 << 2;
+    /// Skip a result of 0: the child's return from clone/fork (the parent's
+    /// return reports the call).
+    pub const PARENT_ONLY: u8 = 1 << 3;
+    /// Capture only in containers: skip tasks whose cgroup userspace marked
+    /// as a host cgroup (`HOST_CGROUPS`); every rule that needs the syscall
+    /// is scoped to containers.
+    pub const CONTAINERS_ONLY: u8 = 1 << 4;
 }
 
 /// How the dispatcher treats one syscall number. All-zero: not captured.
@@ -225,7 +232,8 @@ pub const fn spec_for(h: u16) -> SyscallSpec {
         MOUNT => spec(h, 1, 2, 3, 0, 0, ADDR_IS_STR),
         INIT_MODULE => spec(h, 3, 0, 0, 0, 0, 0),
         FINIT_MODULE => spec(h, 2, 0, 0, 0, 1, 0),
-        CLONE3 => spec(h, 0, 0, 1, 0, 0, ADDR_IS_BLOB),
+        CLONE3 => spec(h, 0, 0, 1, 0, 0, ADDR_IS_BLOB | PARENT_ONLY),
+        CLONE | FORK | VFORK => spec(h, 0, 0, 0, 0, 0, PARENT_ONLY),
         NONE => spec(NONE, 0, 0, 0, 0, 0, 0),
         _ => spec(h, 0, 0, 0, 0, 0, 0),
     }

@@ -122,15 +122,6 @@ impl Task {
         }
         ctx
     }
-
-    /// Is the task in a pid namespace other than the host's?
-    #[inline(always)]
-    pub fn in_container_pid_ns(&self) -> bool {
-        self.thread_pid()
-            .and_then(|pid| pid.level())
-            .map(|level| level > 0)
-            .unwrap_or(false)
-    }
 }
 
 /// A `struct mm_struct *`.

@@ -11,7 +11,7 @@ use kestrel_common::{CgroupEvent, kind, loss};
 use super::fill_header;
 use crate::{
     kernel::{ReadError, offsets::offset, read, read_ptr},
-    maps::{EVENTS, count_loss},
+    maps::{EVENTS, bump_cache_gen, count_loss, submit_flags},
 };
 
 #[btf_tracepoint(function = "cgroup_mkdir")]
@@ -57,6 +57,15 @@ fn try_cgroup(ctx: &BtfTracePointContext, k: u16) -> Result<(), ReadError> {
             Err(_) => 0,
         };
     }
-    entry.submit(0);
+    entry.submit(submit_flags());
     Ok(())
+}
+
+/// A task moved to another cgroup (runc placing a container's init, a
+/// `cgroup.procs` write): the dispatcher's per-CPU caches hold its old
+/// cgroup, so they refresh.
+#[btf_tracepoint(function = "cgroup_attach_task")]
+pub fn cgroup_attach_task(_ctx: BtfTracePointContext) -> i32 {
+    bump_cache_gen();
+    0
 }

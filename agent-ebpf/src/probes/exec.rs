@@ -18,7 +18,7 @@ use crate::{
         path,
         task::{Binprm, Task},
     },
-    maps::{EVENTS, count_loss},
+    maps::{EVENTS, count_loss, submit_flags},
 };
 
 #[btf_tracepoint(function = "sched_process_exec")]
@@ -131,6 +131,6 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
         }
         e.exe_flags = xf;
     }
-    entry.submit(0);
+    entry.submit(submit_flags());
     Ok(())
 }

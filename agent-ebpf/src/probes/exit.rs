@@ -9,7 +9,7 @@ use kestrel_common::{ExitEvent, exit_flags, kind, loss};
 use super::fill_header;
 use crate::{
     kernel::{ReadError, task::Task},
-    maps::{EVENTS, count_loss},
+    maps::{EVENTS, count_loss, submit_flags},
 };
 
 #[btf_tracepoint(function = "sched_process_exit")]
@@ -49,6 +49,6 @@ fn try_sched_process_exit(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
             0
         };
     }
-    entry.submit(0);
+    entry.submit(submit_flags());
     Ok(())
 }

@@ -1,24 +1,30 @@
-//! The syscall dispatcher on `raw_syscalls:sys_enter` / `sys_exit`.
+//! The syscall dispatcher: one `tp_btf` program on `raw_syscalls:sys_exit`.
 //!
 //! Attaching any syscall tracepoint puts every syscall on the kernel's slow
-//! path, so the programs leave as early as they can: an uninteresting
-//! syscall of a host task costs one array lookup (`SYSCALLS[nr]`) on enter
-//! and one on exit. For tasks in containers the enter side also keeps the
-//! per-cgroup syscall profile and reports a cgroup's first use of a syscall.
+//! path, and every attached program adds its own call on top, so there is
+//! only one program, on exit: a completed syscall still has its arguments in
+//! the saved user registers (`pt_regs`; on arm64 the first one in
+//! `orig_x0`), and the result is the tracepoint's second argument. `tp_btf`
+//! gives typed access to `pt_regs`, so the syscall number is one direct load
+//! (no helper call). An uninteresting syscall then costs one array lookup
+//! (`SYSCALLS[nr]`) plus, while the per-cgroup profile is on, the current
+//! cgroup id and a per-CPU cache check.
 //!
-//! On enter the arguments of an interesting syscall are stashed per thread;
-//! on exit the record is built: arguments, result, the user strings and
-//! socket address the arguments point to, and for fd-based syscalls the
-//! kernel's view of the file or socket behind the fd.
+//! Syscalls that never return (`exit`, `exit_group`, a successful `execve`
+//! continues in the new image) are reported by the scheduler tracepoints;
+//! the child's return from `clone`/`fork` is skipped (the parent reports it).
+//!
+//! For an interesting syscall the record carries the arguments, the result,
+//! the user strings and socket address the arguments point to, and for
+//! fd-based syscalls the kernel's view of the file or socket behind the fd.
 
 use aya_ebpf::{
     helpers::{
-        bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_probe_read_user_str_bytes,
-        generated::bpf_probe_read_user,
+        bpf_get_current_cgroup_id, bpf_probe_read_user_str_bytes, generated::bpf_probe_read_user,
     },
-    macros::{map, raw_tracepoint},
-    maps::{Array, LruHashMap},
-    programs::RawTracePointContext,
+    macros::{btf_tracepoint, map},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray},
+    programs::BtfTracePointContext,
 };
 use kestrel_common::{
     ADDR_LEN, FirstSyscallEvent, MAX_SYSCALLS, PROFILE_WORDS, STR_LEN, SyscallEvent, kind, loss,
@@ -29,36 +35,17 @@ use kestrel_common::{
 use super::fill_header;
 use crate::{
     kernel::{
-        ReadError,
         offsets::{offset, setting},
-        path, read,
+        path,
         task::Task,
     },
-    maps::{EVENTS, count_loss},
+    maps::{CACHE_GEN, EVENTS, count_loss, submit_flags},
 };
 
 /// What to capture per syscall number; written by userspace for the running
 /// architecture (all-zero: not captured).
 #[map(name = "SYSCALLS")]
 static SYSCALLS: Array<SyscallSpec> = Array::with_max_entries(MAX_SYSCALLS, 0);
-
-/// A syscall between enter and exit. `args` has 8 slots so an argument can
-/// be picked by a masked index (`& 7`) the verifier accepts; 6 and 7 stay 0.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct InFlight {
-    nr: u32,
-    _pad: u32,
-    args: [u64; 8],
-}
-
-/// Threads inside a captured syscall: 16k covers every thread of a busy
-/// node blocked in accept/connect at once; LRU drops entries of threads
-/// that died mid-syscall.
-const INFLIGHT_ENTRIES: u32 = 16384;
-
-#[map(name = "INFLIGHT")]
-static INFLIGHT: LruHashMap<u64, InFlight> = LruHashMap::with_max_entries(INFLIGHT_ENTRIES, 0);
 
 /// Syscalls used per cgroup (one bit per number); 4096 cgroups, LRU.
 const PROFILE_ENTRIES: u32 = 4096;
@@ -67,71 +54,135 @@ const PROFILE_ENTRIES: u32 = 4096;
 static PROFILE: LruHashMap<u64, [u64; PROFILE_WORDS]> =
     LruHashMap::with_max_entries(PROFILE_ENTRIES, 0);
 
-#[raw_tracepoint(tracepoint = "sys_enter")]
-pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
-    let _ = try_sys_enter(&ctx);
+/// Host cgroups (id → 1), written by userspace: every cgroup it knows is
+/// not a container's. A cgroup not (yet) in here counts as a container, so
+/// a syscall is never skipped for a container userspace has not seen.
+const HOST_CGROUP_ENTRIES: u32 = 16384;
+
+#[map(name = "HOST_CGROUPS")]
+static HOST_CGROUPS: HashMap<u64, u8> = HashMap::with_max_entries(HOST_CGROUP_ENTRIES, 0);
+
+/// What this CPU knows of the task that last made a syscall on it, keyed
+/// by the address of its saved user registers (fixed for a task's life, so
+/// no helper call is needed to recognise it): its cgroup, whether that is a
+/// host cgroup, and the cgroup's profile bits. A task makes many syscalls
+/// between context switches, so almost every syscall is answered here
+/// without touching a shared map. `CACHE_GEN` changes whenever a task may
+/// have started or changed cgroup, or the host set changed.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CgroupCache {
+    regs: u64,
+    generation: u64,
+    cgroup: u64,
+    host: u64,
+    bits: [u64; PROFILE_WORDS],
+}
+
+#[map(name = "CGROUP_CACHE")]
+static CGROUP_CACHE: PerCpuArray<CgroupCache> = PerCpuArray::with_max_entries(1, 0);
+
+/// This CPU's cache, refreshed for the current task.
+#[inline(always)]
+fn current_cgroup(regs: *const u8) -> Option<&'static mut CgroupCache> {
+    let generation = CACHE_GEN.get(0).copied().unwrap_or(0);
+    let cache = CGROUP_CACHE.get_ptr_mut(0)?;
+    // SAFETY: valid per-CPU map value pointer; only this CPU uses it, and a
+    // tracing program does not nest into itself on one CPU.
+    let cache = unsafe { &mut *cache };
+    if cache.regs == regs as u64 && cache.generation == generation {
+        return Some(cache);
+    }
+    // SAFETY: the helper has no preconditions.
+    let cgroup = unsafe { bpf_get_current_cgroup_id() };
+    cache.regs = regs as u64;
+    if cache.cgroup != cgroup || cache.generation != generation {
+        cache.cgroup = cgroup;
+        cache.generation = generation;
+        // SAFETY: the values are copied out at once.
+        cache.host = u64::from(unsafe { HOST_CGROUPS.get(cgroup) }.is_some());
+        // SAFETY: as above.
+        cache.bits = unsafe { PROFILE.get(cgroup) }
+            .copied()
+            .unwrap_or([0; PROFILE_WORDS]);
+    }
+    Some(cache)
+}
+
+/// Load a `T` at `off` from the `pt_regs` the tracepoint hands us. The
+/// offset is a frozen load-time global, a constant to the verifier, which
+/// checks the access against the kernel's `struct pt_regs`.
+#[inline(always)]
+fn regs_load<T: Copy>(regs: *const u8, off: usize) -> T {
+    // SAFETY: `regs` is the tracepoint's typed (BTF) `struct pt_regs *`;
+    // the verifier turns this load into a fault-handled kernel read and
+    // rejects the program if `off` is not a field of `pt_regs`.
+    unsafe { core::ptr::read_volatile(regs.wrapping_add(off) as *const T) }
+}
+
+#[btf_tracepoint(function = "sys_exit")]
+pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
+    // TP_PROTO(struct pt_regs *regs, long ret)
+    let regs = ctx.arg::<*const u8>(0);
+    // The low 32 bits hold the number on both architectures (x86_64's
+    // `orig_ax` is 8 bytes, arm64's `syscallno` 4).
+    let nr = regs_load::<u32>(regs, offset!(regs_nr));
+    if nr >= MAX_SYSCALLS {
+        return 0;
+    }
+    let Some(spec) = SYSCALLS.get(nr) else {
+        return 0;
+    };
+    let profile = setting!(profile) != 0;
+    if !profile && spec.handler == 0 {
+        return 0;
+    }
+    let Some(cache) = current_cgroup(regs) else {
+        return 0;
+    };
+    if profile {
+        record_use(cache, nr);
+    }
+    if spec.handler == 0 {
+        return 0;
+    }
+    let spec = *spec;
+    let ret = ctx.arg::<i64>(1);
+    if spec.flags & spec_flags::ERRORS_ONLY != 0 && ret >= 0 {
+        return 0;
+    }
+    if spec.flags & spec_flags::PARENT_ONLY != 0 && ret == 0 {
+        return 0;
+    }
+    if spec.flags & spec_flags::CONTAINERS_ONLY != 0 && cache.host != 0 {
+        return 0;
+    }
+    let args = [
+        regs_load::<u64>(regs, offset!(regs_args[0])),
+        regs_load::<u64>(regs, offset!(regs_args[1])),
+        regs_load::<u64>(regs, offset!(regs_args[2])),
+        regs_load::<u64>(regs, offset!(regs_args[3])),
+        regs_load::<u64>(regs, offset!(regs_args[4])),
+        regs_load::<u64>(regs, offset!(regs_args[5])),
+    ];
+    emit(nr, &spec, &args, ret);
     0
 }
 
-fn try_sys_enter(ctx: &RawTracePointContext) -> Result<(), ReadError> {
-    // TP_PROTO(struct pt_regs *regs, long id)
-    let nr = ctx.arg::<u64>(1);
-    if nr >= u64::from(MAX_SYSCALLS) {
-        return Ok(());
-    }
-    let nr = nr as u32;
-    let interesting = SYSCALLS.get(nr).is_some_and(|spec| spec.handler != 0);
-    let profile = setting!(profile) != 0;
-    let containers_only = setting!(containers_only) != 0;
-    if !interesting && !profile {
-        return Ok(());
-    }
-    let in_container = Task::current().in_container_pid_ns();
-    if profile && in_container {
-        record_use(nr);
-    }
-    if !interesting || (containers_only && !in_container) {
-        return Ok(());
-    }
-    let regs = ctx.arg::<*const u8>(0);
-    let mut entry = InFlight {
-        nr,
-        _pad: 0,
-        args: [0; 8],
-    };
-    for (i, arg) in entry.args.iter_mut().take(6).enumerate() {
-        *arg = read::<u64>(regs, offset!(regs_args[i])).unwrap_or(0);
-    }
-    let key = bpf_get_current_pid_tgid();
-    let _ = INFLIGHT.insert(key, entry, 0);
-    Ok(())
-}
-
-/// Set the cgroup's bit for `nr`; on the first use send a small record.
+/// Set the current cgroup's bit for `nr`; on its first use send a small
+/// record. The per-CPU cache answers repeat uses; only a miss touches the
+/// shared map.
 #[inline(always)]
-fn record_use(nr: u32) {
-    // SAFETY: the helper has no preconditions.
-    let cgroup = unsafe { bpf_get_current_cgroup_id() };
+fn record_use(cache: &mut CgroupCache, nr: u32) {
     let word = ((nr / 64) as usize) % PROFILE_WORDS;
     let bit = 1u64 << (nr % 64);
-    match PROFILE.get_ptr_mut(cgroup) {
-        Some(bits) => {
-            // SAFETY: valid map value pointer.
-            let seen = unsafe { (*bits)[word] };
-            if seen & bit != 0 {
-                return;
-            }
-            // A racing CPU may set a neighbouring bit at the same time and
-            // one of the two updates is lost; the next use sets it again and
-            // a duplicate first-use record is harmless.
-            // SAFETY: valid map value pointer.
-            unsafe { (*bits)[word] = seen | bit };
-        }
-        None => {
-            let mut bits = [0u64; PROFILE_WORDS];
-            bits[word] = bit;
-            let _ = PROFILE.insert(cgroup, bits, 0);
-        }
+    if cache.bits[word] & bit != 0 {
+        return;
+    }
+    let cgroup = cache.cgroup;
+    cache.bits[word] |= bit;
+    if !set_profile_bit(cgroup, word, bit) {
+        return; // another CPU saw this use first
     }
     let Some(mut entry) = EVENTS.reserve::<FirstSyscallEvent>(0) else {
         count_loss(kind::FIRST_SYSCALL, loss::RING_FULL);
@@ -148,51 +199,46 @@ fn record_use(nr: u32) {
         (*event).nr = nr;
         (*event)._pad0 = 0;
     }
-    entry.submit(0);
+    entry.submit(submit_flags());
 }
 
-#[raw_tracepoint(tracepoint = "sys_exit")]
-pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
-    if try_sys_exit(&ctx).is_err() {
-        count_loss(kind::SYSCALL, loss::READ_FAILED);
-    }
-    0
-}
-
-fn try_sys_exit(ctx: &RawTracePointContext) -> Result<(), ReadError> {
-    // TP_PROTO(struct pt_regs *regs, long ret)
-    let regs = ctx.arg::<*const u8>(0);
-    let nr = read::<u64>(regs, offset!(regs_nr))?;
-    if nr >= u64::from(MAX_SYSCALLS) {
-        return Ok(());
-    }
-    let Some(spec) = SYSCALLS.get(nr as u32) else {
-        return Ok(());
-    };
-    if spec.handler == 0 {
-        return Ok(());
-    }
-    let spec = *spec;
-    let key = bpf_get_current_pid_tgid();
-    // SAFETY: the value stays valid (RCU) until the program ends; it is
-    // removed only after its last use below.
-    let Some(inflight) = (unsafe { INFLIGHT.get(key) }) else {
-        return Ok(()); // filtered on enter, or enter ran before we attached
-    };
-    let ret = ctx.arg::<i64>(1);
-    let wanted = inflight.nr == nr as u32 && (spec.flags & spec_flags::ERRORS_ONLY == 0 || ret < 0);
-    if wanted {
-        emit(&spec, inflight, ret);
-    }
-    let _ = INFLIGHT.remove(key);
-    Ok(())
-}
-
-/// Argument `one_based` (1..=6; 0 means none and yields 0). The masked
-/// index reads map memory, which the verifier allows at a bounded offset.
+/// Set the bit in the shared profile; false when it was already set.
 #[inline(always)]
-fn arg(args: &[u64; 8], one_based: u8) -> u64 {
-    args[usize::from(one_based).wrapping_sub(1) & 7]
+fn set_profile_bit(cgroup: u64, word: usize, bit: u64) -> bool {
+    match PROFILE.get_ptr_mut(cgroup) {
+        Some(bits) => {
+            // SAFETY: valid map value pointer.
+            let seen = unsafe { (*bits)[word] };
+            if seen & bit != 0 {
+                return false;
+            }
+            // A racing CPU may set a neighbouring bit at the same time and
+            // one of the two updates is lost; the next use sets it again and
+            // a duplicate first-use record is harmless.
+            // SAFETY: valid map value pointer.
+            unsafe { (*bits)[word] = seen | bit };
+        }
+        None => {
+            let mut bits = [0u64; PROFILE_WORDS];
+            bits[word] = bit;
+            let _ = PROFILE.insert(cgroup, bits, 0);
+        }
+    }
+    true
+}
+
+/// Argument `one_based` (1..=6; 0 means none and yields 0).
+#[inline(always)]
+fn arg(args: &[u64; 6], one_based: u8) -> u64 {
+    match one_based {
+        1 => args[0],
+        2 => args[1],
+        3 => args[2],
+        4 => args[3],
+        5 => args[4],
+        6 => args[5],
+        _ => 0,
+    }
 }
 
 /// Copy a NUL-terminated user string; returns (length, truncated, failed).
@@ -211,7 +257,7 @@ fn user_str(ptr: u64, out: &mut [u8; STR_LEN]) -> (u16, bool, bool) {
     }
 }
 
-fn emit(spec: &SyscallSpec, inflight: &InFlight, ret: i64) {
+fn emit(nr: u32, spec: &SyscallSpec, args: &[u64; 6], ret: i64) {
     let Some(mut entry) = EVENTS.reserve::<SyscallEvent>(0) else {
         count_loss(kind::SYSCALL, loss::RING_FULL);
         return;
@@ -226,21 +272,14 @@ fn emit(spec: &SyscallSpec, inflight: &InFlight, ret: i64) {
             kind::SYSCALL,
             core::mem::size_of::<SyscallEvent>(),
         );
-        e.nr = inflight.nr;
+        e.nr = nr;
         e.handler = spec.handler;
         e.ret = ret;
-        e.args = [
-            inflight.args[0],
-            inflight.args[1],
-            inflight.args[2],
-            inflight.args[3],
-            inflight.args[4],
-            inflight.args[5],
-        ];
+        e.args = *args;
         e.tuple = Default::default();
         let mut flags = 0u16;
 
-        let (n, cut, failed) = user_str(arg(&inflight.args, spec.str1), &mut e.str1);
+        let (n, cut, failed) = user_str(arg(args, spec.str1), &mut e.str1);
         e.str1_len = n;
         if cut {
             flags |= sys_flags::STR1_TRUNCATED;
@@ -248,7 +287,7 @@ fn emit(spec: &SyscallSpec, inflight: &InFlight, ret: i64) {
         if failed {
             flags |= sys_flags::USER_READ_FAILED;
         }
-        let (n, cut, failed) = user_str(arg(&inflight.args, spec.str2), &mut e.str2);
+        let (n, cut, failed) = user_str(arg(args, spec.str2), &mut e.str2);
         e.str2_len = n;
         if cut {
             flags |= sys_flags::STR2_TRUNCATED;
@@ -258,7 +297,7 @@ fn emit(spec: &SyscallSpec, inflight: &InFlight, ret: i64) {
         }
 
         e.addr_len = 0;
-        let addr = arg(&inflight.args, spec.addr);
+        let addr = arg(args, spec.addr);
         if addr != 0 {
             if spec.flags & spec_flags::ADDR_IS_STR != 0 {
                 // SAFETY: helper checks the user address.
@@ -270,7 +309,7 @@ fn emit(spec: &SyscallSpec, inflight: &InFlight, ret: i64) {
                 let mut len = if spec.flags & spec_flags::ADDR_IS_BLOB != 0 {
                     24
                 } else {
-                    arg(&inflight.args, spec.addr_len) as usize
+                    arg(args, spec.addr_len) as usize
                 };
                 if len > ADDR_LEN {
                     len = ADDR_LEN;
@@ -298,7 +337,7 @@ fn emit(spec: &SyscallSpec, inflight: &InFlight, ret: i64) {
         let fd = match spec.fd {
             0 => None,
             FD_FROM_RET => (ret >= 0).then_some(ret as u64),
-            i => Some(arg(&inflight.args, i)),
+            i => Some(arg(args, i)),
         };
         if let Some(fd) = fd {
             let task = Task::current();
@@ -323,5 +362,5 @@ fn emit(spec: &SyscallSpec, inflight: &InFlight, ret: i64) {
         }
         e.flags = flags;
     }
-    entry.submit(0);
+    entry.submit(submit_flags());
 }

@@ -166,10 +166,17 @@ impl AgentControl for Control {
                     && let Ok(mut sensor) = self.sensor.lock()
                     && let Some(sensor) = sensor.as_mut()
                 {
-                    let names = super::syscalls_rules_need(&engine);
-                    match syscall_table::resolve_names(&names) {
-                        Ok(handlers) => {
-                            if let Err(err) = sensor.set_captured(&handlers) {
+                    let needed = super::syscalls_rules_need(&engine);
+                    let scoped = if config.sensor.containers_only {
+                        &needed.all
+                    } else {
+                        &needed.containers_only
+                    };
+                    match syscall_table::resolve_names(&needed.all)
+                        .and_then(|all| Ok((all, syscall_table::resolve_names(scoped)?)))
+                    {
+                        Ok((handlers, scoped)) => {
+                            if let Err(err) = sensor.set_captured(&handlers, &scoped) {
                                 tracing::warn!(%err, "updating the captured syscalls failed");
                             }
                         }

@@ -92,27 +92,79 @@ pub fn load_rules(config: &Config) -> anyhow::Result<Engine> {
 }
 
 /// The syscalls the loaded rules ask for (by `evt.type`), as sensor names.
-pub fn syscalls_rules_need(engine: &Engine) -> Vec<String> {
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SyscallsNeeded {
+    /// Every syscall some enabled rule needs.
+    pub all: Vec<String>,
+    /// Those that only container-scoped rules need (no capture for host
+    /// tasks).
+    pub containers_only: Vec<String>,
+}
+
+pub fn syscalls_rules_need(engine: &Engine) -> SyscallsNeeded {
     use crate::rules::evttypes::{EVENT_TYPES, Kind};
-    let mut kinds = Vec::new();
+    // Per kind: needed at all, and needed for host tasks too.
+    let mut needed: Vec<(Kind, bool)> = Vec::new();
     for rule in engine.rules().filter(|r| r.enabled) {
         for k in Kind::ALL {
-            if rule.kinds.contains(k) && !kinds.contains(&k) {
-                kinds.push(k);
+            if !rule.kinds.contains(k) {
+                continue;
+            }
+            match needed.iter_mut().find(|(kind, _)| *kind == k) {
+                Some((_, host)) => *host |= !rule.in_container,
+                None => needed.push((k, !rule.in_container)),
             }
         }
     }
-    let mut names: Vec<String> = kestrel_common::syscalls::NAMES
-        .iter()
-        .filter(|(name, _)| {
-            EVENT_TYPES
-                .iter()
-                .any(|t| t.name == *name && kinds.contains(&t.kind))
-        })
-        .map(|(name, _)| (*name).to_string())
-        .collect();
-    names.sort();
-    names
+    let mut out = SyscallsNeeded::default();
+    for (name, _) in kestrel_common::syscalls::NAMES {
+        let kinds = needed
+            .iter()
+            .filter(|(k, _)| EVENT_TYPES.iter().any(|t| t.name == *name && t.kind == *k));
+        let mut any = false;
+        let mut host = false;
+        for (_, h) in kinds {
+            any = true;
+            host |= *h;
+        }
+        if any {
+            out.all.push((*name).to_string());
+            if !host {
+                out.containers_only.push((*name).to_string());
+            }
+        }
+    }
+    out.all.sort();
+    out.containers_only.sort();
+    out
+}
+
+/// Take the kernel's host-cgroup set and mark every host cgroup that exists
+/// now; cgroup events keep it current. Without it (no cgroup2 mount found)
+/// container-scoped syscalls are captured for host tasks too.
+fn seed_host_cgroups(sensor: &mut Sensor) -> Option<crate::sensor::HostCgroups> {
+    let mut host = match sensor.host_cgroups() {
+        Ok(host) => host,
+        Err(err) => {
+            tracing::warn!(%err, "host cgroup map unavailable; capturing for host tasks too");
+            return None;
+        }
+    };
+    let Some(mount) = crate::container::cgroup_ids::find_cgroup2_mount() else {
+        tracing::warn!(
+            "no cgroup2 mount found; capturing container-scoped syscalls for host tasks too"
+        );
+        return Some(host);
+    };
+    match host.seed(&mount, |path| {
+        crate::container::cgroup_path::parse(path).is_none()
+    }) {
+        Ok(marked) => tracing::debug!(marked, mount = %mount.display(), "host cgroups marked"),
+        Err(err) => {
+            tracing::warn!(%err, mount = %mount.display(), "walking the cgroup tree failed")
+        }
+    }
+    Some(host)
 }
 
 pub fn hostname() -> String {
@@ -208,9 +260,14 @@ async fn run_async(mut config: Config) -> anyhow::Result<()> {
     let engine = load_rules(&config)?;
     if config.rules.capture_what_rules_need {
         let needed = syscalls_rules_need(&engine);
-        tracing::info!(syscalls = %needed.join(","), "capturing the syscalls the rules need");
-        config.sensor.syscalls = !needed.is_empty();
-        config.sensor.capture = needed;
+        tracing::info!(
+            syscalls = %needed.all.join(","),
+            containers_only = %needed.containers_only.join(","),
+            "capturing the syscalls the rules need"
+        );
+        config.sensor.syscalls = !needed.all.is_empty();
+        config.sensor.capture = needed.all;
+        config.sensor.capture_in_containers_only = needed.containers_only;
     }
     let engine = Arc::new(ArcSwap::from_pointee(engine));
 
@@ -242,6 +299,7 @@ async fn run_async(mut config: Config) -> anyhow::Result<()> {
     let mut sensor = Sensor::start(&config.sensor).context("starting the sensor")?;
     let ring = sensor.take_ring()?;
     let loss = sensor.loss_reader()?;
+    let host_cgroups = seed_host_cgroups(&mut sensor);
 
     let registry = Registry::start(&config.container);
 
@@ -319,6 +377,7 @@ async fn run_async(mut config: Config) -> anyhow::Result<()> {
             }
         }),
         enrich_stats: enrich_stats.clone(),
+        host_cgroups,
     };
     let events_out = EventsOut {
         stdout: config.output.events.then(|| queue.clone()),
@@ -483,4 +542,37 @@ async fn run_async(mut config: Config) -> anyhow::Result<()> {
         "stopped; programs detached"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_rules_capture_what_only_container_rules_need_only_in_containers() {
+        let engine = load_rules(&Config::default()).expect("the default rules load");
+        let needed = syscalls_rules_need(&engine);
+        let has = |list: &[String], name: &str| list.iter().any(|n| n == name);
+        // Every default rule on these is scoped to containers.
+        for name in ["connect", "socket", "dup2", "setns", "mount", "userfaultfd"] {
+            assert!(has(&needed.all, name), "{name} is captured");
+            assert!(
+                has(&needed.containers_only, name),
+                "{name} only in containers"
+            );
+        }
+        // Host rules need these everywhere (sensitive reads, ptrace, modules,
+        // links over sensitive files, exec-based rules).
+        for name in ["openat", "execve", "ptrace", "init_module", "symlink"] {
+            assert!(has(&needed.all, name), "{name} is captured");
+            assert!(
+                !has(&needed.containers_only, name),
+                "{name} on the host too"
+            );
+        }
+        assert!(
+            needed.containers_only.iter().all(|n| has(&needed.all, n)),
+            "containers-only is a subset of what is captured"
+        );
+    }
 }

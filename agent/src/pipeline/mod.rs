@@ -23,12 +23,12 @@ use tokio::sync::watch;
 
 use crate::{
     alert::record::Alert,
-    container::registry::RegistryView,
+    container::{cgroup_path, registry::RegistryView},
     context::ContainerInfo,
     event::{DecodeError, Decoder, Event, EventBody, EventKind},
     output::{EnrichedEvent, OutputQueue, Record},
     process::{ProcessContext, ProcessTable},
-    sensor::{EventRing, RingReader},
+    sensor::{EventRing, HostCgroups, RingReader},
 };
 
 use enrich::{EnrichStats, Pending};
@@ -145,6 +145,9 @@ pub struct Stages {
     pub judge: Judge,
     pub alerts: Box<dyn AlertSink>,
     pub enrich_stats: Arc<EnrichStats>,
+    /// The kernel's host-cgroup set, kept current from cgroup events (for
+    /// syscalls captured only in containers).
+    pub host_cgroups: Option<HostCgroups>,
 }
 
 impl EventSink for OutputQueue {
@@ -223,8 +226,16 @@ impl<S: EventSink> HotPath<S> {
         if let EventBody::Cgroup(c) = &event.body {
             if c.created {
                 st.containers.cgroup_created(c.id, &c.path);
+                if let Some(host) = st.host_cgroups.as_mut()
+                    && cgroup_path::parse(&c.path).is_none()
+                {
+                    host.mark(c.id);
+                }
             } else {
                 st.containers.cgroup_removed(c.id);
+                if let Some(host) = st.host_cgroups.as_mut() {
+                    host.forget(c.id);
+                }
             }
         }
         let cgroup = event.header.cgroup_id;
@@ -301,6 +312,11 @@ fn now_unix_ns() -> u64 {
 /// How often the hot path does its periodic work when idle.
 const TICK: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// How often the hot path reads the ring without being woken: the kernel
+/// submits quietly below `sensor.wakeup_bytes`, so this bounds the delay of
+/// a trickle of records.
+const POLL: std::time::Duration = std::time::Duration::from_millis(4);
+
 /// Run the hot path on its own thread until `shutdown` turns true; then
 /// drain what the kernel already wrote and return.
 pub fn spawn<S: EventSink>(
@@ -325,6 +341,8 @@ pub fn spawn<S: EventSink>(
                 };
                 let mut ticker = tokio::time::interval(TICK);
                 ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut poll = tokio::time::interval(POLL);
+                poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tokio::select! {
                         read = reader.read_batch(|bytes| hot.handle(bytes)) => {
@@ -332,6 +350,9 @@ pub fn spawn<S: EventSink>(
                                 tracing::error!(%err, "reading the ring buffer failed; stopping");
                                 break;
                             }
+                        }
+                        _ = poll.tick() => {
+                            reader.drain(|bytes| hot.handle(bytes));
                         }
                         _ = ticker.tick() => hot.tick(now_unix_ns()),
                         _ = shutdown.changed() => break,

@@ -288,6 +288,9 @@ struct Piece2 {
     konst: Option<bool>,
     /// For a conjunction: its flattened conjuncts with their `must` sets.
     conj: Option<Vec<(Pred, KindSet)>>,
+    /// True only for events in containers (it implies `container.id !=
+    /// host`), so the sensor may skip host tasks for the rule's syscalls.
+    in_container: bool,
 }
 
 impl Piece2 {
@@ -300,6 +303,7 @@ impl Piece2 {
             uncaptured: Vec::new(),
             konst: Some(b),
             conj: None,
+            in_container: !b,
         }
     }
 }
@@ -587,7 +591,9 @@ fn and_pieces(pieces: Vec<Piece2>) -> Piece2 {
     let mut uncaptured = Vec::new();
     let mut conj = Vec::new();
     let mut konst = Some(true);
+    let mut in_container = false;
     for p in pieces {
+        in_container |= p.in_container;
         may = may.intersect(p.may);
         must = must.intersect(p.must);
         fields.extend(p.fields);
@@ -614,6 +620,7 @@ fn and_pieces(pieces: Vec<Piece2>) -> Piece2 {
         uncaptured,
         conj: if konst.is_none() { Some(conj) } else { None },
         konst,
+        in_container,
     }
 }
 
@@ -625,7 +632,9 @@ fn or_pieces(pieces: Vec<Piece2>) -> Piece2 {
     let mut uncaptured = Vec::new();
     let mut preds = Vec::new();
     let mut konst = Some(false);
+    let mut in_container = true;
     for p in pieces {
+        in_container &= p.in_container;
         may = may.union(p.may);
         must = must.union(p.must);
         fields.extend(p.fields);
@@ -651,6 +660,7 @@ fn or_pieces(pieces: Vec<Piece2>) -> Piece2 {
         uncaptured,
         konst,
         conj: None,
+        in_container,
     }
 }
 
@@ -666,8 +676,32 @@ fn not_piece(p: Piece2) -> Piece2 {
         must: p.may.complement(),
         fields: p.fields,
         uncaptured: p.uncaptured,
+        in_container: konst == Some(false),
         konst,
         conj: None,
+    }
+}
+
+/// Does `lhs op rhs` hold only for events in containers? True for
+/// `container.id != host` (Falco's `container` macro), and for
+/// `container.id = x` / `container.id in (...)` without `host` among the
+/// values.
+fn implies_container(
+    lhs: &FieldExpr,
+    op: Op,
+    rhs: &Rhs,
+    values: impl FnOnce() -> Vec<String>,
+) -> bool {
+    if lhs.name != "container.id" || !lhs.transforms.is_empty() {
+        return false;
+    }
+    match (op, rhs) {
+        (Op::Ne, Rhs::Value(v)) => v.text == "host",
+        (Op::Eq | Op::In, Rhs::Value(_) | Rhs::List(_)) => {
+            let values = values();
+            !values.is_empty() && values.iter().all(|v| v != "host" && !v.is_empty())
+        }
+        _ => false,
     }
 }
 
@@ -862,6 +896,7 @@ impl<'d> Compiler<'d> {
             out.push(Piece2 {
                 konst: None,
                 conj: None,
+                in_container: false,
                 pred: Arc::new(move |e| e.get(slot).any_str(|s| ac.is_match(s))),
                 may: KindSet::all(),
                 must: KindSet::EMPTY,
@@ -1003,6 +1038,7 @@ impl<'d> Compiler<'d> {
             return Ok(Piece2 {
                 konst: None,
                 conj: None,
+                in_container: false,
                 pred,
                 may,
                 must,
@@ -1048,6 +1084,7 @@ impl<'d> Compiler<'d> {
                         uncaptured,
                         konst: None,
                         conj: None,
+                        in_container: false,
                     });
                 }
                 _ if is_net => {
@@ -1085,6 +1122,7 @@ impl<'d> Compiler<'d> {
             return Ok(Piece2 {
                 konst: None,
                 conj: None,
+                in_container: false,
                 pred: Arc::new(move |e| set.0 & e.src.kind.bit() != 0),
                 may: set,
                 must: set,
@@ -1129,6 +1167,7 @@ impl<'d> Compiler<'d> {
                 }
             }
         };
+        let in_container = implies_container(lhs, op, rhs, || self.values(rhs));
         Ok(Piece2 {
             pred,
             may: any.0,
@@ -1137,6 +1176,7 @@ impl<'d> Compiler<'d> {
             uncaptured,
             konst: None,
             conj: None,
+            in_container,
         })
     }
 
@@ -1723,6 +1763,7 @@ impl Compiler<'_> {
                 enabled: r.enabled.unwrap_or(true),
                 file: r.file.to_string(),
                 kinds,
+                in_container: piece.in_container,
                 uncaptured_fields: piece.uncaptured,
             },
             pred: piece.pred,

@@ -207,6 +207,10 @@ pub struct RuleInfo {
     /// Kinds the rule can match (Falco names of their primary type).
     #[serde(skip)]
     pub kinds: KindSet,
+    /// The condition holds only in containers (implies `container.id !=
+    /// host`): its syscalls need no capture for host tasks.
+    #[serde(skip)]
+    pub in_container: bool,
     /// Fields the rule uses that the sensor cannot supply yet.
     pub uncaptured_fields: Vec<String>,
 }

@@ -597,3 +597,38 @@ fn evaluation_reuses_the_scratch_across_events() {
     }
     assert_eq!(out.len(), 3);
 }
+
+/// Whether a rule with condition `cond` holds only in containers.
+fn scoped_to_containers(cond: &str) -> bool {
+    let yaml = format!(
+        "- macro: container\n  condition: (container.id != host)\n{}",
+        rule_yaml(&format!("'{}'", cond.replace('\'', "''")))
+    );
+    engine(&yaml).rules().next().expect("the rule").in_container
+}
+
+#[test]
+fn rules_that_imply_a_container_are_scoped_to_containers() {
+    for cond in [
+        "evt.type = connect and container.id != host",
+        "evt.type = connect and container",
+        "evt.type = connect and (container.id exists and container.id != host)",
+        "evt.type = connect and container.id in (abc, def)",
+        "evt.type = connect and container.id = abc",
+        "(evt.type = connect and container) or (evt.type = socket and container.id = abc)",
+        "evt.type = connect and not proc.name = nc and container",
+    ] {
+        assert!(scoped_to_containers(cond), "{cond}");
+    }
+    for cond in [
+        "evt.type = connect",
+        "evt.type = connect and (container or proc.name = nc)",
+        "evt.type = connect and container.id = host",
+        "evt.type = connect and not container",
+        "evt.type = connect and container.id in (host, abc)",
+        "evt.type = connect and container.id startswith a",
+        "evt.type = connect and container.name != host",
+    ] {
+        assert!(!scoped_to_containers(cond), "{cond}");
+    }
+}

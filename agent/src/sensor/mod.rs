@@ -10,6 +10,7 @@ mod offsets;
 mod ring;
 
 mod profile;
+mod scope;
 pub mod syscall_table;
 
 use aya::{
@@ -23,6 +24,7 @@ pub use loss::{LossCounters, LossReader};
 pub use offsets::{MissingOptional, OffsetError, resolve_offsets};
 pub use profile::ProfileReader;
 pub use ring::{EventRing, RingReader};
+pub use scope::HostCgroups;
 
 use crate::config::SensorConfig;
 
@@ -36,10 +38,12 @@ const BTF_PROGRAMS: &[(&str, &str)] = &[
     ("sched_process_exit", "sched_process_exit"),
     ("cgroup_mkdir", "cgroup_mkdir"),
     ("cgroup_rmdir", "cgroup_rmdir"),
+    ("cgroup_attach_task", "cgroup_attach_task"),
 ];
 
-/// Raw tracepoint programs (the syscall dispatcher).
-const RAW_PROGRAMS: &[(&str, &str)] = &[("sys_enter", "sys_enter"), ("sys_exit", "sys_exit")];
+/// The syscall dispatcher (`tp_btf` too), attached when syscalls are
+/// captured or profiled.
+const DISPATCHER: (&str, &str) = ("sys_exit", "sys_exit");
 
 /// Why the sensor could not start. Each says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -93,11 +97,17 @@ pub struct Sensor {
     programs: Vec<ProgramStatus>,
     missing: MissingOptional,
     captured: Vec<u16>,
+    container_scoped: Vec<u16>,
 }
 
 /// Write `SYSCALLS[nr]` for the running architecture: the spec of each
-/// captured handler, zero for every other number.
-fn write_syscall_specs(ebpf: &mut Ebpf, handlers: &[u16]) -> Result<(), SensorError> {
+/// captured handler (flagged containers-only for those in `scoped`), zero
+/// for every other number.
+fn write_syscall_specs(
+    ebpf: &mut Ebpf,
+    handlers: &[u16],
+    scoped: &[u16],
+) -> Result<(), SensorError> {
     let map = ebpf
         .map_mut("SYSCALLS")
         .ok_or(SensorError::MissingMap("SYSCALLS"))?;
@@ -106,7 +116,7 @@ fn write_syscall_specs(ebpf: &mut Ebpf, handlers: &[u16]) -> Result<(), SensorEr
             name: "SYSCALLS",
             source: Box::new(source),
         })?;
-    let specs = syscall_table::specs_by_number(handlers);
+    let specs = syscall_table::specs_by_number(handlers, scoped);
     for nr in 0..MAX_SYSCALLS {
         let spec = specs.get(nr as usize).copied().unwrap_or_default();
         array.set(nr, spec, 0).map_err(|source| SensorError::Map {
@@ -132,8 +142,8 @@ impl Sensor {
             tracing::warn!(feature, "kernel lacks a field: feature off");
         }
         let settings = Settings {
-            containers_only: u32::from(config.containers_only),
             profile: u32::from(config.syscall_profile),
+            wakeup_bytes: config.wakeup_bytes.min(config.ring_bytes / 2),
         };
 
         let mut ebpf = EbpfLoader::new()
@@ -148,38 +158,25 @@ impl Sensor {
         } else {
             Vec::new()
         };
-        write_syscall_specs(&mut ebpf, &capture)?;
+        let container_scoped = if config.containers_only {
+            capture.clone()
+        } else {
+            syscall_table::resolve_names(&config.capture_in_containers_only)
+                .map_err(SensorError::Config)?
+        };
+        write_syscall_specs(&mut ebpf, &capture, &container_scoped)?;
 
         let aya_btf = Btf::from_sys_fs().map_err(Box::new)?;
         let mut programs = Vec::new();
-        for &(name, tracepoint) in BTF_PROGRAMS {
-            let program: &mut BtfTracePoint = ebpf
-                .program_mut(name)
-                .ok_or(SensorError::MissingProgram(name))?
-                .try_into()
-                .map_err(|source| SensorError::Program {
-                    program: name,
-                    source: Box::new(source),
-                })?;
-            program
-                .load(tracepoint, &aya_btf)
-                .and_then(|()| program.attach().map(drop))
-                .map_err(|source| SensorError::Program {
-                    program: name,
-                    source: Box::new(source),
-                })?;
+        let dispatcher = config.syscalls || config.syscall_profile;
+        let wanted = BTF_PROGRAMS
+            .iter()
+            .chain(std::iter::once(&DISPATCHER).filter(|_| dispatcher));
+        for &(name, tracepoint) in wanted {
+            attach_btf(&mut ebpf, name, tracepoint, &aya_btf)?;
             programs.push(ProgramStatus {
                 name,
                 attach: format!("tp_btf/{tracepoint}"),
-                attached: true,
-            });
-        }
-        let dispatcher = config.syscalls || config.syscall_profile;
-        for &(name, tracepoint) in RAW_PROGRAMS.iter().filter(|_| dispatcher) {
-            attach_raw(&mut ebpf, name, tracepoint)?;
-            programs.push(ProgramStatus {
-                name,
-                attach: format!("raw_tp/{tracepoint}"),
                 attached: true,
             });
         }
@@ -188,20 +185,50 @@ impl Sensor {
             programs,
             missing,
             captured: capture,
+            container_scoped,
         })
     }
 
     /// Replace the set of captured syscalls (e.g. with what loaded rules
-    /// need) while running.
-    pub fn set_captured(&mut self, handlers: &[u16]) -> Result<(), SensorError> {
-        write_syscall_specs(&mut self.ebpf, handlers)?;
+    /// need) while running; those in `scoped` only in containers.
+    pub fn set_captured(&mut self, handlers: &[u16], scoped: &[u16]) -> Result<(), SensorError> {
+        write_syscall_specs(&mut self.ebpf, handlers, scoped)?;
         self.captured = handlers.to_vec();
+        self.container_scoped = scoped.to_vec();
         Ok(())
     }
 
     /// Handlers ([`kestrel_common::syscalls::handler`]) being captured.
     pub fn captured(&self) -> &[u16] {
         &self.captured
+    }
+
+    /// Captured handlers skipped for tasks in host cgroups.
+    pub fn container_scoped(&self) -> &[u16] {
+        &self.container_scoped
+    }
+
+    /// Take the host-cgroup map (once) as a writer.
+    pub fn host_cgroups(&mut self) -> Result<HostCgroups, SensorError> {
+        let map = self
+            .ebpf
+            .take_map("HOST_CGROUPS")
+            .ok_or(SensorError::MissingMap("HOST_CGROUPS"))?;
+        let map =
+            HashMap::<MapData, u64, u8>::try_from(map).map_err(|source| SensorError::Map {
+                name: "HOST_CGROUPS",
+                source: Box::new(source),
+            })?;
+        let generation = self
+            .ebpf
+            .take_map("CACHE_GEN")
+            .ok_or(SensorError::MissingMap("CACHE_GEN"))?;
+        let generation =
+            Array::<MapData, u64>::try_from(generation).map_err(|source| SensorError::Map {
+                name: "CACHE_GEN",
+                source: Box::new(source),
+            })?;
+        Ok(HostCgroups::new(map, generation))
     }
 
     /// Features turned off because the kernel lacks their fields.
@@ -290,6 +317,29 @@ impl EmptyProbe {
         attach_raw(&mut ebpf, "empty_sys_enter", "sys_enter")?;
         Ok(EmptyProbe { _ebpf: ebpf })
     }
+}
+
+/// Load program `name` of the object and attach it to BTF tracepoint
+/// `tracepoint`.
+fn attach_btf(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    tracepoint: &str,
+    btf: &Btf,
+) -> Result<(), SensorError> {
+    let error = |source| SensorError::Program {
+        program: name,
+        source: Box::new(source),
+    };
+    let program: &mut BtfTracePoint = ebpf
+        .program_mut(name)
+        .ok_or(SensorError::MissingProgram(name))?
+        .try_into()
+        .map_err(error)?;
+    program
+        .load(tracepoint, btf)
+        .and_then(|()| program.attach().map(drop))
+        .map_err(error)
 }
 
 /// Load program `name` of the object and attach it to raw tracepoint

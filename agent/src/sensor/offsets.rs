@@ -66,14 +66,18 @@ impl Resolver<'_> {
     }
 }
 
-/// `pt_regs` offsets of syscall arguments 0..5 and of the syscall number.
+/// `pt_regs` offsets of syscall arguments 0..5 as they stand when the
+/// syscall returns, and of the syscall number.
 fn regs_offsets(r: &Resolver<'_>) -> Result<([u32; 6], u32), Box<OffsetError>> {
     if cfg!(target_arch = "aarch64") {
+        // The dispatcher reads arguments on exit, when `regs[0]` already
+        // holds the result: the first argument is kept in `orig_x0`.
         let base = r.get("pt_regs", "regs")?;
         let mut args = [0u32; 6];
         for (i, arg) in args.iter_mut().enumerate() {
             *arg = base + 8 * i as u32;
         }
+        args[0] = r.get("pt_regs", "orig_x0")?;
         Ok((args, r.get("pt_regs", "syscallno")?))
     } else {
         Ok((

@@ -3,7 +3,7 @@
 
 use kestrel_common::{
     MAX_SYSCALLS,
-    syscalls::{NAMES, SyscallSpec, name_of, native_table, spec_for},
+    syscalls::{NAMES, SyscallSpec, name_of, native_table, spec_flags, spec_for},
 };
 
 /// Syscalls captured by default: everything above except the high-volume
@@ -49,14 +49,19 @@ pub fn resolve_names(names: &[String]) -> Result<Vec<u16>, String> {
     Ok(out)
 }
 
-/// `specs[nr]` for the running architecture, for the captured handlers.
-pub fn specs_by_number(handlers: &[u16]) -> Vec<SyscallSpec> {
+/// `specs[nr]` for the running architecture, for the captured handlers;
+/// those also in `container_scoped` are flagged to be skipped in host
+/// cgroups.
+pub fn specs_by_number(handlers: &[u16], container_scoped: &[u16]) -> Vec<SyscallSpec> {
     let mut specs = vec![SyscallSpec::default(); MAX_SYSCALLS as usize];
     for &(nr, h) in native_table() {
         if handlers.contains(&h)
             && let Some(slot) = specs.get_mut(nr as usize)
         {
             *slot = spec_for(h);
+            if container_scoped.contains(&h) {
+                slot.flags |= spec_flags::CONTAINERS_ONLY;
+            }
         }
     }
     specs
@@ -108,7 +113,7 @@ mod tests {
 
     #[test]
     fn specs_are_placed_at_the_native_numbers() {
-        let specs = specs_by_number(&[handler::OPENAT]);
+        let specs = specs_by_number(&[handler::OPENAT], &[]);
         let nr = if cfg!(target_arch = "aarch64") {
             56
         } else {
