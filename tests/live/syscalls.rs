@@ -131,6 +131,25 @@ fn file_syscalls_inside_runc_container_carry_paths_flags_and_modes() {
             && matches!(&e.body, EventBody::FirstSyscall(f) if f.name == "openat")),
         "no first-use record of openat for the container"
     );
+    // exit_group never returns to `sys_exit`; the exit probe adds it.
+    let events = sensor.wait_for("first use of exit_group in the container", |events| {
+        events.iter().any(|e| {
+            e.header.cgroup_id == cgroup
+                && matches!(&e.body, EventBody::FirstSyscall(f) if f.name == "exit_group")
+        })
+    });
+    let exit_group = kestrel::sensor::syscall_table::exit_numbers().1;
+    assert!(sensor.profile.syscalls_of(cgroup).contains(&exit_group));
+    // Every first use is named, captured syscall or not.
+    let unnamed: Vec<_> = events
+        .iter()
+        .filter(|e| e.header.cgroup_id == cgroup)
+        .filter_map(|e| match &e.body {
+            EventBody::FirstSyscall(f) if f.name.starts_with("syscall_") => Some(f.nr),
+            _ => None,
+        })
+        .collect();
+    assert!(unnamed.is_empty(), "first uses without a name: {unnamed:?}");
 }
 
 #[test]

@@ -102,7 +102,9 @@ fn main() -> anyhow::Result<()> {
                 "warnings",
             ])?;
             setup::clippy_ebpf()?;
-            let mut test = vec!["test", "--workspace"];
+            // Run every test binary even when one fails, so a red run shows
+            // every failure at once.
+            let mut test = vec!["test", "--workspace", "--no-fail-fast"];
             test.extend(args.iter().map(String::as_str));
             cargo(&test)?;
             setup::cross_arm64()?;

@@ -267,12 +267,18 @@ pub struct Settings {
     /// Submit records without waking the reader until this many bytes wait
     /// in the ring (the reader polls too); 0: wake for every record.
     pub wakeup_bytes: u32,
+    /// Numbers of `exit` and `exit_group` (per architecture): the exit
+    /// probe adds them to the profile, as they never reach `sys_exit`.
+    pub exit_nr: u32,
+    pub exit_group_nr: u32,
 }
 
 impl Settings {
     pub const DEFAULT: Settings = Settings {
         profile: 1,
         wakeup_bytes: 0,
+        exit_nr: u32::MAX,
+        exit_group_nr: u32::MAX,
     };
 }
 

@@ -57,7 +57,7 @@ fn try_cgroup(ctx: &BtfTracePointContext, k: u16) -> Result<(), ReadError> {
             Err(_) => 0,
         };
     }
-    entry.submit(submit_flags());
+    entry.submit(submit_flags(core::mem::size_of::<CgroupEvent>()));
     Ok(())
 }
 

@@ -131,6 +131,6 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
         }
         e.exe_flags = xf;
     }
-    entry.submit(submit_flags());
+    entry.submit(submit_flags(core::mem::size_of::<ExecEvent>()));
     Ok(())
 }

@@ -3,12 +3,14 @@
 //! already dropped to 0 when the tracepoint fires), so userspace learns that
 //! a process ended without hearing about every thread.
 
-use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
-use kestrel_common::{ExitEvent, exit_flags, kind, loss};
+use aya_ebpf::{
+    helpers::bpf_get_current_cgroup_id, macros::btf_tracepoint, programs::BtfTracePointContext,
+};
+use kestrel_common::{ExitEvent, MAX_SYSCALLS, exit_flags, kind, loss};
 
-use super::fill_header;
+use super::{fill_header, syscalls::note_use};
 use crate::{
-    kernel::{ReadError, task::Task},
+    kernel::{ReadError, offsets::setting, task::Task},
     maps::{EVENTS, count_loss, submit_flags},
 };
 
@@ -26,10 +28,24 @@ fn try_sched_process_exit(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
     let pid = task.pid()?;
     let tgid = task.tgid()?;
     let group_dead = task.signal()?.live()? == 0;
+    let exit_code = task.exit_code()?;
+    if setting!(profile) != 0 && exit_code & 0x7f == 0 {
+        // Not killed by a signal: the task called exit_group (a process's
+        // main thread, as libc's exit() does) or exit (a thread ending).
+        // These never return, so the dispatcher cannot see them.
+        let nr = if pid == tgid {
+            setting!(exit_group_nr)
+        } else {
+            setting!(exit_nr)
+        };
+        if nr < MAX_SYSCALLS {
+            // SAFETY: the helper has no preconditions.
+            note_use(unsafe { bpf_get_current_cgroup_id() }, nr);
+        }
+    }
     if pid != tgid && !group_dead {
         return Ok(()); // a thread of a live process
     }
-    let exit_code = task.exit_code()?;
     let Some(mut entry) = EVENTS.reserve::<ExitEvent>(0) else {
         count_loss(kind::EXIT, loss::RING_FULL);
         return Ok(());
@@ -49,6 +65,6 @@ fn try_sched_process_exit(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
             0
         };
     }
-    entry.submit(submit_flags());
+    entry.submit(submit_flags(core::mem::size_of::<ExitEvent>()));
     Ok(())
 }

@@ -44,6 +44,6 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
         (*event).child_pid = child_pid;
         (*event).child_tgid = child_tgid;
     }
-    entry.submit(submit_flags());
+    entry.submit(submit_flags(core::mem::size_of::<ForkEvent>()));
     Ok(())
 }

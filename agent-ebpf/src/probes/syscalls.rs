@@ -179,10 +179,17 @@ fn record_use(cache: &mut CgroupCache, nr: u32) {
     if cache.bits[word] & bit != 0 {
         return;
     }
-    let cgroup = cache.cgroup;
     cache.bits[word] |= bit;
+    note_use(cache.cgroup, nr);
+}
+
+/// Add `nr` to `cgroup`'s profile; on its first use send a small record.
+#[inline(always)]
+pub fn note_use(cgroup: u64, nr: u32) {
+    let word = ((nr / 64) as usize) % PROFILE_WORDS;
+    let bit = 1u64 << (nr % 64);
     if !set_profile_bit(cgroup, word, bit) {
-        return; // another CPU saw this use first
+        return; // seen before (perhaps just now on another CPU)
     }
     let Some(mut entry) = EVENTS.reserve::<FirstSyscallEvent>(0) else {
         count_loss(kind::FIRST_SYSCALL, loss::RING_FULL);
@@ -199,7 +206,7 @@ fn record_use(cache: &mut CgroupCache, nr: u32) {
         (*event).nr = nr;
         (*event)._pad0 = 0;
     }
-    entry.submit(submit_flags());
+    entry.submit(submit_flags(core::mem::size_of::<FirstSyscallEvent>()));
 }
 
 /// Set the bit in the shared profile; false when it was already set.
@@ -362,5 +369,5 @@ fn emit(nr: u32, spec: &SyscallSpec, args: &[u64; 6], ret: i64) {
         }
         e.flags = flags;
     }
-    entry.submit(submit_flags());
+    entry.submit(submit_flags(core::mem::size_of::<SyscallEvent>()));
 }

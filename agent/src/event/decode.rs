@@ -173,11 +173,7 @@ impl Decoder {
 
     /// Name of syscall number `nr` on this architecture.
     fn syscall_name(&self, nr: u32) -> String {
-        kestrel_common::syscalls::native_table()
-            .iter()
-            .find(|(n, _)| *n == nr)
-            .map(|(_, h)| kestrel_common::syscalls::name_of(*h).to_string())
-            .unwrap_or_else(|| format!("syscall_{nr}"))
+        crate::sensor::syscall_table::number_name(nr)
     }
 
     fn header(&self, raw: &RawHeader) -> Header {

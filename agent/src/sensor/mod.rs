@@ -144,6 +144,8 @@ impl Sensor {
         let settings = Settings {
             profile: u32::from(config.syscall_profile),
             wakeup_bytes: config.wakeup_bytes.min(config.ring_bytes / 2),
+            exit_nr: syscall_table::exit_numbers().0,
+            exit_group_nr: syscall_table::exit_numbers().1,
         };
 
         let mut ebpf = EbpfLoader::new()

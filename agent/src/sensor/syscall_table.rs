@@ -68,14 +68,25 @@ pub fn specs_by_number(handlers: &[u16], container_scoped: &[u16]) -> Vec<Syscal
 }
 
 /// The syscall name of number `nr` on the running architecture, for the
-/// first-use records of the profile (numbers outside our table print as
-/// `syscall_<nr>`).
+/// first-use records and the profile: ours for captured syscalls, the
+/// `syscalls` crate's table for the rest, `syscall_<nr>` for unknown ones.
 pub fn number_name(nr: u32) -> String {
     native_table()
         .iter()
         .find(|(n, _)| *n == nr)
-        .map(|(_, h)| name_of(*h).to_string())
-        .unwrap_or_else(|| format!("syscall_{nr}"))
+        .map(|(_, h)| name_of(*h))
+        .or_else(|| syscalls::Sysno::new(nr as usize).map(|s| s.name()))
+        .map_or_else(|| format!("syscall_{nr}"), str::to_string)
+}
+
+/// Numbers of `exit` and `exit_group` on the running architecture: they
+/// never return, so the dispatcher on `sys_exit` cannot see them; the
+/// exit probe adds them to the cgroup's profile.
+pub fn exit_numbers() -> (u32, u32) {
+    (
+        syscalls::Sysno::exit as u32,
+        syscalls::Sysno::exit_group as u32,
+    )
 }
 
 #[cfg(test)]
