@@ -573,3 +573,81 @@ knock(sys.argv[1] + "-after")
         events.len()
     );
 }
+
+#[test]
+fn relative_paths_carry_the_directory_the_kernel_resolved_them_against() {
+    if !require_root() {
+        return;
+    }
+    let sensor = LiveSensor::start();
+    let cgroup = TestCgroup::new("reldir");
+    let base = format!("/tmp/kestrel-reldir-{}", std::process::id());
+    let _ = std::fs::remove_dir_all(&base);
+    // chdir after exec (the exec event's cwd is stale), then relative
+    // paths against the new cwd and against directory fds.
+    let script = r#"
+import os, sys
+base = sys.argv[1]
+os.makedirs(base + "/a/b"); os.makedirs(base + "/other")
+os.chdir(base + "/a/b")
+open("../f", "w").close()
+os.unlink("../f")
+try: os.open("missing", os.O_RDONLY)
+except OSError: pass
+d = os.open(base + "/other", os.O_RDONLY | os.O_DIRECTORY)
+os.mkdir("made", dir_fd=d)
+open("x", "w").close()
+os.rename("x", "moved", src_dir_fd=None, dst_dir_fd=d)
+"#;
+    let child = cgroup
+        .command("python3")
+        .args(["-c", script, &base])
+        .spawn()
+        .expect("python3");
+    wait_ok(child, "python3");
+    let events = sensor.wait_for("the rename", |events| {
+        syscalls(events, cgroup.id)
+            .iter()
+            .any(|(_, s)| s.name.starts_with("rename"))
+    });
+    let calls = syscalls(&events, cgroup.id);
+    let cwd = format!("{base}/a/b");
+
+    let unlink = find(
+        &calls,
+        "unlink ../f",
+        |s| matches!(&s.args, SyscallArgs::Unlink { path, .. } if path == "../f"),
+    );
+    assert_eq!(unlink.dir_of(0), Some(cwd.as_str()), "chdir is followed");
+
+    let missing = find(
+        &calls,
+        "failed open of missing",
+        |s| matches!(&s.args, SyscallArgs::Open { path, .. } if path == "missing"),
+    );
+    assert!(missing.ret < 0);
+    assert_eq!(missing.fd_path, None);
+    assert_eq!(missing.dir_of(0), Some(cwd.as_str()));
+
+    let mkdir = find(
+        &calls,
+        "mkdirat(d, made)",
+        |s| matches!(&s.args, SyscallArgs::Mkdir { path, .. } if path == "made"),
+    );
+    assert_eq!(
+        mkdir.dir_of(0),
+        Some(format!("{base}/other").as_str()),
+        "relative to the directory fd"
+    );
+
+    // rename("x", "moved") with only the destination relative to a dirfd:
+    // the kernel resolves the first path's directory (the cwd) and says it
+    // does not apply to the second.
+    let rename = find(&calls, "rename x -> moved", |s| {
+        matches!(&s.args, SyscallArgs::Rename { oldpath, newpath, .. }
+            if oldpath == "x" && newpath == "moved")
+    });
+    assert_eq!(rename.dir_of(0), Some(cwd.as_str()));
+    assert_eq!(rename.dir_of(1), None);
+    let _ = std::fs::remove_dir_all(&base);
+}

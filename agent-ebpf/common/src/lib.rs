@@ -198,6 +198,12 @@ pub mod sys_flags {
     pub const USER_READ_FAILED: u16 = 1 << 6;
     /// The file behind the fd is a socket.
     pub const FD_IS_SOCKET: u16 = 1 << 7;
+    /// `path` holds the directory a relative `str1` is relative to (the
+    /// working directory or the `*at` call's directory fd), resolved by the
+    /// kernel at the call; never set together with `HAS_PATH`.
+    pub const DIR_FOR_STR1: u16 = 1 << 8;
+    /// The same directory applies to a relative `str2`.
+    pub const DIR_FOR_STR2: u16 = 1 << 9;
 }
 
 /// A socket's addresses and ports as the kernel holds them.

@@ -186,7 +186,18 @@ pub struct SyscallSpec {
     pub fd: u8,
     /// Bits of [`spec_flags`].
     pub flags: u8,
+    /// What a relative `str1` is relative to: [`AT_CWD`], the argument
+    /// index + 1 of a directory fd (`*at` calls), or [`NOT_A_PATH`].
+    pub dir1: u8,
+    /// The same for `str2`.
+    pub dir2: u8,
 }
+
+/// [`SyscallSpec::dir1`]: relative to the working directory.
+pub const AT_CWD: u8 = 0;
+/// [`SyscallSpec::dir1`]: the string is not a file path (a symlink's
+/// content, a memfd name, module parameters, a mount source).
+pub const NOT_A_PATH: u8 = 0xff;
 
 const fn spec(
     handler: u16,
@@ -205,7 +216,14 @@ const fn spec(
         addr_len,
         fd,
         flags,
+        dir1: AT_CWD,
+        dir2: AT_CWD,
     }
+}
+
+/// `spec` with what relative `str1` / `str2` are relative to.
+const fn dirs(s: SyscallSpec, dir1: u8, dir2: u8) -> SyscallSpec {
+    SyscallSpec { dir1, dir2, ..s }
 }
 
 /// The argument layout of each handler (argument positions are 1-based).
@@ -214,24 +232,25 @@ pub const fn spec_for(h: u16) -> SyscallSpec {
     use spec_flags::*;
     match h {
         OPEN | CREAT => spec(h, 1, 0, 0, 0, FD_FROM_RET, 0),
-        OPENAT => spec(h, 2, 0, 0, 0, FD_FROM_RET, 0),
-        OPENAT2 => spec(h, 2, 0, 3, 0, FD_FROM_RET, ADDR_IS_BLOB),
+        OPENAT => dirs(spec(h, 2, 0, 0, 0, FD_FROM_RET, 0), 1, AT_CWD),
+        OPENAT2 => dirs(spec(h, 2, 0, 3, 0, FD_FROM_RET, ADDR_IS_BLOB), 1, AT_CWD),
         EXECVE => spec(h, 1, 0, 0, 0, 0, ERRORS_ONLY),
-        EXECVEAT => spec(h, 2, 0, 0, 0, 0, ERRORS_ONLY),
+        EXECVEAT => dirs(spec(h, 2, 0, 0, 0, 0, ERRORS_ONLY), 1, AT_CWD),
         CONNECT | BIND => spec(h, 0, 0, 2, 3, 1, 0),
         ACCEPT | ACCEPT4 => spec(h, 0, 0, 0, 0, FD_FROM_RET, 0),
         LISTEN | RECVFROM => spec(h, 0, 0, 0, 0, 1, 0),
         SENDTO => spec(h, 0, 0, 5, 6, 1, 0),
         CHMOD | UNLINK | RMDIR | MKDIR | UMOUNT2 => spec(h, 1, 0, 0, 0, 0, 0),
         FCHMOD | SETNS | DUP | DUP2 | DUP3 => spec(h, 0, 0, 0, 0, 1, 0),
-        FCHMODAT | FCHMODAT2 | UNLINKAT | MKDIRAT => spec(h, 2, 0, 0, 0, 0, 0),
-        LINK | RENAME | SYMLINK => spec(h, 1, 2, 0, 0, 0, 0),
-        LINKAT | RENAMEAT | RENAMEAT2 => spec(h, 2, 4, 0, 0, 0, 0),
-        SYMLINKAT => spec(h, 1, 3, 0, 0, 0, 0),
-        MEMFD_CREATE => spec(h, 1, 0, 0, 0, FD_FROM_RET, 0),
-        MOUNT => spec(h, 1, 2, 3, 0, 0, ADDR_IS_STR),
-        INIT_MODULE => spec(h, 3, 0, 0, 0, 0, 0),
-        FINIT_MODULE => spec(h, 2, 0, 0, 0, 1, 0),
+        FCHMODAT | FCHMODAT2 | UNLINKAT | MKDIRAT => dirs(spec(h, 2, 0, 0, 0, 0, 0), 1, AT_CWD),
+        LINK | RENAME => spec(h, 1, 2, 0, 0, 0, 0),
+        SYMLINK => dirs(spec(h, 1, 2, 0, 0, 0, 0), NOT_A_PATH, AT_CWD),
+        LINKAT | RENAMEAT | RENAMEAT2 => dirs(spec(h, 2, 4, 0, 0, 0, 0), 1, 3),
+        SYMLINKAT => dirs(spec(h, 1, 3, 0, 0, 0, 0), NOT_A_PATH, 2),
+        MEMFD_CREATE => dirs(spec(h, 1, 0, 0, 0, FD_FROM_RET, 0), NOT_A_PATH, AT_CWD),
+        MOUNT => dirs(spec(h, 1, 2, 3, 0, 0, ADDR_IS_STR), NOT_A_PATH, AT_CWD),
+        INIT_MODULE => dirs(spec(h, 3, 0, 0, 0, 0, 0), NOT_A_PATH, AT_CWD),
+        FINIT_MODULE => dirs(spec(h, 2, 0, 0, 0, 1, 0), NOT_A_PATH, AT_CWD),
         CLONE3 => spec(h, 0, 0, 1, 0, 0, ADDR_IS_BLOB | PARENT_ONLY),
         CLONE | FORK | VFORK => spec(h, 0, 0, 0, 0, 0, PARENT_ONLY),
         NONE => spec(NONE, 0, 0, 0, 0, 0, 0),

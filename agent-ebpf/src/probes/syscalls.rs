@@ -29,12 +29,13 @@ use aya_ebpf::{
 use kestrel_common::{
     ADDR_LEN, FirstSyscallEvent, MAX_SYSCALLS, PROFILE_WORDS, STR_LEN, SyscallEvent, kind, loss,
     sys_flags,
-    syscalls::{FD_FROM_RET, SyscallSpec, spec_flags},
+    syscalls::{AT_CWD, FD_FROM_RET, NOT_A_PATH, SyscallSpec, spec_flags},
 };
 
 use super::fill_header;
 use crate::{
     kernel::{
+        ReadError,
         offsets::{offset, setting},
         path,
         task::Task,
@@ -264,6 +265,33 @@ fn user_str(ptr: u64, out: &mut [u8; STR_LEN]) -> (u16, bool, bool) {
     }
 }
 
+/// `AT_FDCWD` as the kernel sees it in an `int` argument.
+const AT_FDCWD: i32 = -100;
+
+/// The directory fd a relative path of the call is relative to.
+#[inline(always)]
+fn dir_fd(args: &[u64; 6], dir: u8) -> i32 {
+    if dir == AT_CWD {
+        AT_FDCWD
+    } else {
+        arg(args, dir) as i32
+    }
+}
+
+/// Resolve the working directory (`AT_FDCWD`) or the directory behind
+/// `dirfd` into `out`.
+#[inline(always)]
+fn resolve_dir(dirfd: i32, out: &mut [u8; STR_LEN]) -> Result<(u16, bool), ReadError> {
+    let task = Task::current();
+    let fs = task.fs()?;
+    if dirfd == AT_FDCWD {
+        path::resolve(fs.pwd(), fs.root(), out)
+    } else {
+        let file = task.file(dirfd as u32 as u64)?;
+        path::resolve(file.path(), fs.root(), out)
+    }
+}
+
 fn emit(nr: u32, spec: &SyscallSpec, args: &[u64; 6], ret: i64) {
     let Some(mut entry) = EVENTS.reserve::<SyscallEvent>(0) else {
         count_loss(kind::SYSCALL, loss::RING_FULL);
@@ -361,6 +389,30 @@ fn emit(nr: u32, spec: &SyscallSpec, args: &[u64; 6], ret: i64) {
                 {
                     e.path_len = n;
                     flags |= sys_flags::HAS_PATH;
+                    if cut {
+                        flags |= sys_flags::PATH_TRUNCATED;
+                    }
+                }
+            }
+        }
+        // A relative path: resolve the directory it is relative to now,
+        // as the call saw it (the working directory after any chdir, or
+        // the `*at` call's directory fd).
+        if flags & sys_flags::HAS_PATH == 0 {
+            let rel1 = spec.dir1 != NOT_A_PATH && e.str1_len > 0 && e.str1[0] != b'/';
+            let rel2 = spec.dir2 != NOT_A_PATH && e.str2_len > 0 && e.str2[0] != b'/';
+            if rel1 || rel2 {
+                let d1 = dir_fd(args, spec.dir1);
+                let d2 = dir_fd(args, spec.dir2);
+                let base = if rel1 { d1 } else { d2 };
+                if let Ok((n, cut)) = resolve_dir(base, &mut e.path) {
+                    e.path_len = n;
+                    if rel1 {
+                        flags |= sys_flags::DIR_FOR_STR1;
+                    }
+                    if rel2 && (!rel1 || d2 == d1) {
+                        flags |= sys_flags::DIR_FOR_STR2;
+                    }
                     if cut {
                         flags |= sys_flags::PATH_TRUNCATED;
                     }

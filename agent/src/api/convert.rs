@@ -286,6 +286,7 @@ pub fn event_to_proto(seq: u64, e: &EnrichedEvent) -> pb::Event {
             fd_path: x.fd_path.clone().unwrap_or_default(),
             tuple: x.tuple.as_ref().map(tuple_string).unwrap_or_default(),
             truncated: x.truncated,
+            dir: x.dir.clone().unwrap_or_default(),
         }),
         EventBody::FirstSyscall(x) => pb::event::Body::FirstSyscall(pb::FirstSyscallBody {
             nr: x.nr,

@@ -229,9 +229,28 @@ pub struct Syscall {
     pub tuple: Option<SockTuple>,
     /// A string or address was longer than kept, or unreadable.
     pub truncated: bool,
+    /// The directory a relative path argument is relative to, resolved by
+    /// the kernel at the call: the working directory (after any `chdir`)
+    /// or the `*at` call's directory fd.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Which path arguments `dir` applies to: (first, second).
+    #[serde(skip)]
+    pub dir_for: (bool, bool),
 }
 
 impl Syscall {
+    /// The directory relative path argument `which` (0: first, 1: second)
+    /// is relative to, when the kernel resolved it.
+    pub fn dir_of(&self, which: usize) -> Option<&str> {
+        let applies = if which == 0 {
+            self.dir_for.0
+        } else {
+            self.dir_for.1
+        };
+        self.dir.as_deref().filter(|_| applies)
+    }
+
     pub fn failed(&self) -> bool {
         self.ret < 0
     }

@@ -247,6 +247,15 @@ pub(super) fn decode_syscall(rec: &SyscallEvent) -> Result<Syscall, DecodeError>
     } else {
         None
     };
+    let dir_for = (
+        rec.flags & sys_flags::DIR_FOR_STR1 != 0,
+        rec.flags & sys_flags::DIR_FOR_STR2 != 0,
+    );
+    let dir = if fd_path.is_none() && (dir_for.0 || dir_for.1) {
+        Some(bounded_str(&rec.path, rec.path_len, "path_len")?)
+    } else {
+        None
+    };
     let tuple = (rec.flags & sys_flags::HAS_TUPLE != 0).then(|| tuple_of(&rec.tuple));
     let truncated = rec.flags
         & (sys_flags::STR1_TRUNCATED
@@ -262,6 +271,8 @@ pub(super) fn decode_syscall(rec: &SyscallEvent) -> Result<Syscall, DecodeError>
         fd_path,
         tuple,
         truncated,
+        dir,
+        dir_for,
     })
 }
 

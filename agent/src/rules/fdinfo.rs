@@ -174,9 +174,14 @@ impl SockView<'_> {
 pub enum PathSrc<'a> {
     /// Resolved by the kernel (absolute, in the process's root).
     Kernel(&'a str),
-    /// As passed to the syscall; `cwd_relative`: a relative path is
-    /// relative to the working directory (else to an unknown dirfd).
-    Given { path: &'a str, cwd_relative: bool },
+    /// As passed to the syscall; a relative path is relative to `dir`
+    /// when the kernel resolved it at the call, else (`cwd_relative`) to
+    /// the process's working directory as last known, else unknown.
+    Given {
+        path: &'a str,
+        cwd_relative: bool,
+        dir: Option<&'a str>,
+    },
 }
 
 /// The fd an event is about.
@@ -335,6 +340,7 @@ pub fn view<'a>(s: &Src<'a>) -> Option<FdView<'a>> {
                 _ => PathSrc::Given {
                     path,
                     cwd_relative: dirfd.is_none_or(|d| d == AT_FDCWD),
+                    dir: sc.dir_of(0),
                 },
             };
             Some(FdView {
@@ -503,12 +509,18 @@ pub fn write_path(s: &Src<'_>, p: PathSrc<'_>, out: &mut String) -> bool {
             out.push_str(k);
             true
         }
-        PathSrc::Given { path, cwd_relative } => {
-            let cwd = if cwd_relative {
-                s.proc().and_then(|p| p.cwd.as_deref())
-            } else {
-                None
-            };
+        PathSrc::Given {
+            path,
+            cwd_relative,
+            dir,
+        } => {
+            let cwd = dir.or_else(|| {
+                if cwd_relative {
+                    s.proc().and_then(|p| p.cwd.as_deref())
+                } else {
+                    None
+                }
+            });
             resolve_into(out, cwd, path)
         }
     }
@@ -599,13 +611,18 @@ pub struct FsPaths<'a> {
     /// The source is a symlink's content: resolve it against the link's
     /// directory, not the working directory.
     pub source_is_link_target: bool,
+    /// What a relative first / second path argument is relative to, when
+    /// the kernel resolved it at the call (`name` and `source` are the
+    /// first argument, `target` the second).
+    pub dir1: Option<&'a str>,
+    pub dir2: Option<&'a str>,
 }
 
 /// The paths a file-family syscall operates on (None for other events).
 pub fn fs_paths<'a>(sc: &'a Syscall) -> Option<FsPaths<'a>> {
     use SyscallArgs as A;
-    // `*at` calls whose directory fd the event does not keep: only their
-    // absolute paths can be resolved.
+    // `*at` calls: a relative path is relative to their directory fd, which
+    // only the kernel's `dir` (when it resolved one) can tell.
     let at_without_dirfd = matches!(
         sc.name,
         "unlinkat" | "mkdirat" | "renameat" | "renameat2" | "linkat" | "symlinkat"
@@ -616,6 +633,8 @@ pub fn fs_paths<'a>(sc: &'a Syscall) -> Option<FsPaths<'a>> {
         target: None,
         cwd_relative: !at_without_dirfd,
         source_is_link_target: false,
+        dir1: sc.dir_of(0),
+        dir2: sc.dir_of(1),
     };
     Some(match &sc.args {
         A::Open { path, dirfd, .. } => FsPaths {
@@ -662,15 +681,17 @@ pub fn fs_paths<'a>(sc: &'a Syscall) -> Option<FsPaths<'a>> {
 
 /// Resolves one of [`FsPaths`]' paths into `out`.
 pub fn write_fs_path(s: &Src<'_>, fp: &FsPaths<'_>, which: u8, out: &mut String) -> bool {
-    let cwd = || {
+    let known_cwd = || {
         if fp.cwd_relative {
             s.proc().and_then(|p| p.cwd.as_deref())
         } else {
             None
         }
     };
+    let dir1 = || fp.dir1.or_else(known_cwd);
+    let dir2 = || fp.dir2.or_else(known_cwd);
     match which {
-        0 => fp.name.is_some_and(|p| resolve_into(out, cwd(), p)),
+        0 => fp.name.is_some_and(|p| resolve_into(out, dir1(), p)),
         1 if fp.source_is_link_target => {
             let Some(src) = fp.source else { return false };
             if src.starts_with('/') {
@@ -679,7 +700,7 @@ pub fn write_fs_path(s: &Src<'_>, fp: &FsPaths<'_>, which: u8, out: &mut String)
             // Relative to the directory holding the link.
             let Some(link) = fp.target else { return false };
             let start = out.len();
-            if !resolve_into(out, cwd(), link) {
+            if !resolve_into(out, dir2(), link) {
                 return false;
             }
             let cut = out[start..].rfind('/').map_or(start, |i| start + i);
@@ -690,8 +711,8 @@ pub fn write_fs_path(s: &Src<'_>, fp: &FsPaths<'_>, which: u8, out: &mut String)
             }
             true
         }
-        1 => fp.source.is_some_and(|p| resolve_into(out, cwd(), p)),
-        _ => fp.target.is_some_and(|p| resolve_into(out, cwd(), p)),
+        1 => fp.source.is_some_and(|p| resolve_into(out, dir1(), p)),
+        _ => fp.target.is_some_and(|p| resolve_into(out, dir2(), p)),
     }
 }
 

@@ -781,3 +781,76 @@ fn check_reports_arguments_an_event_type_does_not_have() {
     assert!(r.summary.fields_not_captured.contains_key("evt.arg.flags"));
     assert!(!r.summary.fields_not_captured.contains_key("evt.arg.res"));
 }
+
+#[test]
+fn fs_paths_use_the_directory_the_kernel_resolved_at_the_call() {
+    let with_dir = |mut ev: Event, dir: &str, for_second: bool| {
+        if let crate::event::EventBody::Syscall(s) = &mut ev.body {
+            s.dir = Some(dir.into());
+            s.dir_for = (true, for_second);
+        }
+        ev
+    };
+    // After a chdir the process table's cwd (/app) is stale; the kernel's
+    // directory wins.
+    let unlink = with_dir(
+        sys(
+            "unlink",
+            0,
+            A::Unlink {
+                path: "../x.log".into(),
+                flags: 0,
+            },
+        ),
+        "/srv/data/logs",
+        false,
+    );
+    assert_eq!(f(&unlink, "fs.path.name"), "/srv/data/x.log");
+    // unlinkat with a directory fd: resolvable now.
+    let unlinkat = with_dir(
+        sys(
+            "unlinkat",
+            0,
+            A::Unlink {
+                path: "x.log".into(),
+                flags: 0,
+            },
+        ),
+        "/var/log",
+        false,
+    );
+    assert_eq!(f(&unlinkat, "fs.path.name"), "/var/log/x.log");
+    // renameat: the directory applies to the first path only; the second,
+    // relative to another directory fd, stays unknown.
+    let rename = with_dir(
+        sys(
+            "renameat",
+            0,
+            A::Rename {
+                oldpath: "a".into(),
+                newpath: "b".into(),
+                flags: 0,
+            },
+        ),
+        "/tmp",
+        false,
+    );
+    assert_eq!(f(&rename, "fs.path.source"), "/tmp/a");
+    assert_eq!(field(&rename, "fs.path.target"), None);
+    // A failed relative open: fd.name from the kernel's directory.
+    let open = with_dir(
+        sys(
+            "openat",
+            -2,
+            A::Open {
+                path: "conf.yaml".into(),
+                flags: 0,
+                mode: 0,
+                dirfd: Some(-100),
+            },
+        ),
+        "/etc/app",
+        false,
+    );
+    assert_eq!(f(&open, "fd.name"), "/etc/app/conf.yaml");
+}

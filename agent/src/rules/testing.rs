@@ -185,6 +185,8 @@ pub fn syscall(
             fd_path: None,
             tuple: None,
             truncated: false,
+            dir: None,
+            dir_for: (false, false),
         }),
     }
 }
