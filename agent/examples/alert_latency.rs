@@ -11,6 +11,8 @@
 //! Run: `cargo build --release --package kestrel && cargo run --release
 //! --example alert_latency [-- --kestrel PATH --secs S --rates 10000,50000,100000]`.
 
+mod support;
+
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -60,20 +62,7 @@ fn parse_args() -> anyhow::Result<Args> {
             ),
         }
     }
-    let kestrel = match kestrel {
-        Some(path) => path,
-        None => std::env::current_exe()?
-            .parent()
-            .and_then(Path::parent)
-            .context("locating the target directory")?
-            .join("kestrel"),
-    };
-    if !kestrel.is_file() {
-        bail!(
-            "{} not found: build it with `cargo build --release --package kestrel`",
-            kestrel.display()
-        );
-    }
+    let kestrel = support::kestrel_binary(kestrel)?;
     Ok(Args {
         kestrel,
         secs,
@@ -120,7 +109,7 @@ fn start_agent(kestrel: &Path, dir: &Path) -> anyhow::Result<(Agent, PathBuf)> {
             .lines()
             .map_while(Result::ok)
         {
-            if line.contains("ready")
+            if line.contains("kestrel ready")
                 && let Some(tx) = ready.take()
             {
                 let _ = tx.send(());

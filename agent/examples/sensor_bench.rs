@@ -22,6 +22,8 @@
 //! * `redis`: `redis-benchmark -t get,set -P 1 -c 50` against a
 //!   `redis-server` on 127.0.0.1 (skipped when redis is not installed).
 
+mod support;
+
 use std::{
     collections::HashMap,
     ffi::CString,
@@ -176,22 +178,7 @@ fn parse_args() -> anyhow::Result<Args> {
     if secs.is_nan() || secs <= 0.0 || pairs == 0 {
         bail!("--secs must be > 0 and --pairs >= 1");
     }
-    // The example lives in <target>/release/examples/, the agent in <target>/release/.
-    let kestrel = match kestrel {
-        Some(path) => path,
-        None => std::env::current_exe()?
-            .parent()
-            .and_then(Path::parent)
-            .context("locating the target directory")?
-            .join("kestrel"),
-    };
-    if !kestrel.is_file() {
-        bail!(
-            "{} not found: build it with `cargo build --release --package kestrel` \
-             (or pass --kestrel PATH)",
-            kestrel.display()
-        );
-    }
+    let kestrel = support::kestrel_binary(kestrel)?;
     Ok(Args {
         secs,
         pairs,
@@ -812,7 +799,7 @@ impl Agent {
             let left = deadline.saturating_duration_since(Instant::now());
             match agent.lines.recv_timeout(left) {
                 Ok(line) => {
-                    let ready = line.contains("ready");
+                    let ready = line.contains("kestrel ready");
                     agent.log.push(line);
                     if ready {
                         return Ok(agent);
