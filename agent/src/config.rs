@@ -121,6 +121,9 @@ pub struct ProcessTableConfig {
     pub max_entries: usize,
     /// How long an exited process stays resolvable for late events (ms).
     pub exit_grace_ms: u64,
+    /// Resolve `user.name`/`group.name` from each process's own
+    /// `/etc/passwd` and `/etc/group` (a container's, not the host's).
+    pub user_names: bool,
 }
 
 impl Default for ProcessTableConfig {
@@ -128,6 +131,7 @@ impl Default for ProcessTableConfig {
         ProcessTableConfig {
             max_entries: 65_536,
             exit_grace_ms: 5_000,
+            user_names: true,
         }
     }
 }

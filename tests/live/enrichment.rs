@@ -1,7 +1,8 @@
 //! Enrichment end to end with the `kestrel` binary: container metadata from
 //! a real runtime API (podman's Docker-compatible service) on the very first
 //! exec of a container, process ancestry through nested shells in a
-//! container, and a process started before the agent resolved from /proc.
+//! container, a process started before the agent resolved from /proc, and
+//! user/group names from the container's own /etc/passwd and /etc/group.
 
 use std::process::Command;
 
@@ -9,7 +10,9 @@ use crate::support::{
     TestCgroup,
     agent::{Agent, PodmanService, shell_quote},
     podman::PodmanContainer,
-    require_root, wait_ok,
+    require_root,
+    runc::RuncContainer,
+    wait_ok,
 };
 
 fn write_rules(name: &str, yaml: &str) -> std::path::PathBuf {
@@ -155,5 +158,40 @@ fn process_started_before_the_agent_is_resolved_from_proc() {
     assert_eq!(alert["process"]["ancestors"][1]["pid"], std::process::id());
     assert_eq!(alert["container"]["id"], "host");
     let _ = Command::new("true").status();
+    let _ = std::fs::remove_file(rules);
+}
+
+#[test]
+fn user_and_group_names_come_from_the_containers_own_files() {
+    if !require_root() {
+        return;
+    }
+    let rules = write_rules(
+        "users",
+        "- rule: user marker\n  desc: test\n  condition: evt.type = execve and proc.args = kestrel-user-marker\n  output: user=%user.name group=%group.name uid=%user.uid\n  priority: WARNING\n  tags: [test]\n",
+    );
+    let mut agent = Agent::start(&[
+        "--no-default-rules",
+        "--rules",
+        rules.to_str().expect("utf-8"),
+    ]);
+    let container = RuncContainer::start("users");
+    // Ids the host does not name: only the container's files know them.
+    let etc = container.bundle.join("rootfs/etc");
+    std::fs::write(
+        etc.join("passwd"),
+        "root:x:0:0::/:/bin/sh\nkuser:x:4321:4321::/tmp:/bin/sh\n",
+    )
+    .expect("passwd");
+    std::fs::write(etc.join("group"), "root:x:0:\nkgrp:x:4321:\n").expect("group");
+    let out = container.exec_as("4321:4321", &["/bin/echo", "kestrel-user-marker"]);
+    assert!(out.status.success(), "runc exec: {out:?}");
+    let alert = agent.wait_for("the user marker alert", |v| v["rule"] == "user marker");
+    assert_eq!(
+        alert["output"].as_str(),
+        Some("user=kuser group=kgrp uid=4321"),
+        "{alert:#}"
+    );
+    drop(container);
     let _ = std::fs::remove_file(rules);
 }

@@ -109,6 +109,15 @@ impl RuncContainer {
             .output()
             .expect("runc exec")
     }
+
+    /// `runc exec --user uid:gid` a command in the container and wait for it.
+    pub fn exec_as(&self, user: &str, args: &[&str]) -> std::process::Output {
+        Command::new("runc")
+            .args(["exec", "--user", user, &self.id])
+            .args(args)
+            .output()
+            .expect("runc exec")
+    }
 }
 
 impl Drop for RuncContainer {

@@ -287,6 +287,7 @@ async fn run_async(mut config: Config) -> anyhow::Result<()> {
     let mut processes = ProcessTable::new(ProcessConfig {
         max_entries: config.process.max_entries,
         exit_grace: Duration::from_millis(config.process.exit_grace_ms),
+        user_names: config.process.user_names,
     });
     match processes.seed_from_proc() {
         Ok(report) => tracing::info!(

@@ -18,6 +18,7 @@ mod ancestry;
 mod memory;
 mod seed;
 mod update;
+pub mod users;
 
 #[cfg(test)]
 mod live_tests;
@@ -48,6 +49,9 @@ pub struct ProcessConfig {
     pub max_entries: usize,
     /// How long an exited process stays resolvable.
     pub exit_grace: Duration,
+    /// Resolve `user.name` / `group.name` from each process's own
+    /// `/etc/passwd` and `/etc/group` (through `/proc/<pid>/root`).
+    pub user_names: bool,
 }
 
 impl Default for ProcessConfig {
@@ -55,6 +59,7 @@ impl Default for ProcessConfig {
         ProcessConfig {
             max_entries: 65_536,
             exit_grace: Duration::from_secs(5),
+            user_names: false,
         }
     }
 }
@@ -164,6 +169,7 @@ pub struct ProcessTable {
     stats: ProcessStats,
     /// Counted from `&self` lookups; the table is single-threaded.
     unknown_parent: Cell<u64>,
+    names: users::UserNames,
 }
 
 impl ProcessTable {
@@ -179,6 +185,7 @@ impl ProcessTable {
             exited_pending: 0,
             stats: ProcessStats::default(),
             unknown_parent: Cell::new(0),
+            names: users::UserNames::new(config.user_names.then(|| "/proc".into())),
         }
     }
 
@@ -256,6 +263,10 @@ impl ProcessTable {
             EventBody::Fork(f) => self.on_fork(h, f),
             EventBody::Exec(e) => self.on_exec(h, e),
             EventBody::Exit(x) => self.on_exit(h, x),
+            EventBody::Cgroup(c) if !c.created => {
+                self.names.forget(c.id);
+                self.touch(h.tgid)
+            }
             EventBody::Syscall(_) | EventBody::FirstSyscall(_) | EventBody::Cgroup(_) => {
                 self.touch(h.tgid)
             }
@@ -284,8 +295,13 @@ impl ProcessTable {
     }
 
     fn on_exec(&mut self, h: &Header, e: &Exec) {
+        let (user, group) = self
+            .names
+            .lookup(h.cgroup_id, &[h.tgid, h.ppid], h.uid, h.gid);
         if let Some(entry) = self.subject(h, true) {
             update::apply_exec(&mut entry.info, h, e);
+            entry.info.user_name = user;
+            entry.info.group_name = group;
         }
         self.touch(h.tgid);
     }

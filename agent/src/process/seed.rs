@@ -70,8 +70,12 @@ impl ProcessTable {
                 continue;
             }
             match seeder.read(&process) {
-                Ok(seeded) => {
+                Ok(mut seeded) => {
                     report.seeded += 1;
+                    let info = &mut seeded.info;
+                    (info.user_name, info.group_name) =
+                        self.names
+                            .lookup(info.cgroup_id, &[info.pid], info.uid, info.gid);
                     report.partial += usize::from(seeded.partial);
                     if seeded.partial {
                         tracing::debug!(pid = seeded.info.pid, "seed: some facts unreadable");

@@ -66,6 +66,7 @@ fn table(max_entries: usize) -> ProcessTable {
     ProcessTable::new(ProcessConfig {
         max_entries,
         exit_grace: Duration::from_secs(5),
+        user_names: false,
     })
 }
 
