@@ -295,9 +295,14 @@ impl ProcessTable {
     }
 
     fn on_exec(&mut self, h: &Header, e: &Exec) {
-        let (user, group) = self
-            .names
-            .lookup(h.cgroup_id, &[h.tgid, h.ppid], h.uid, h.gid);
+        // The parent's root only when it is in the same cgroup (`runc exec`
+        // and `docker exec` parents are on the host).
+        let parent_here = self
+            .map
+            .get(&h.ppid)
+            .is_some_and(|p| p.info.cgroup_id == h.cgroup_id);
+        let pids = [h.tgid, if parent_here { h.ppid } else { 0 }];
+        let (user, group) = self.names.lookup(h.cgroup_id, &pids, h.uid, h.gid);
         if let Some(entry) = self.subject(h, true) {
             update::apply_exec(&mut entry.info, h, e);
             entry.info.user_name = user;

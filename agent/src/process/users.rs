@@ -4,9 +4,12 @@
 //! container's files, not the host's.
 //!
 //! Parsed once per cgroup (a container's processes share its root), on the
-//! first exec seen there, from the process or its parent (a short-lived
-//! process may be gone when its exec is handled); a cgroup whose files
-//! cannot be read is tried again on its next exec. An id the tables do not
+//! first exec seen there, through the root of the process itself or, when
+//! it is already gone (a short-lived process), of another process of the
+//! same cgroup: its parent when that is in the cgroup too, or the last one
+//! whose root was read. Never through a process of another cgroup (`runc
+//! exec`'s parent is on the host). A cgroup whose files cannot be read is
+//! tried again on its next exec. An id the tables do not
 //! name costs one `stat` of the two files: when either changed (a user
 //! added after start), they are read again. Entries go when their cgroup is
 //! removed; at most [`MAX_CGROUPS`] are kept.
@@ -43,6 +46,9 @@ pub struct UserNames {
     /// Where `<pid>/root` lives (`/proc`; tests point it elsewhere).
     proc_root: Option<PathBuf>,
     by_cgroup: HashMap<u64, Arc<Tables>>,
+    /// Per cgroup, the last process whose root was read (likely alive:
+    /// the container's long-running processes).
+    known_pid: HashMap<u64, u32>,
 }
 
 impl UserNames {
@@ -52,11 +58,13 @@ impl UserNames {
         UserNames {
             proc_root,
             by_cgroup: HashMap::new(),
+            known_pid: HashMap::new(),
         }
     }
 
     /// (user name, group name) of `uid`/`gid` in `cgroup`, reading the
-    /// files through the root of the first of `pids` that is still there.
+    /// files through the root of the first of `pids` (processes of that
+    /// cgroup) that is still there, else of the cgroup's last known one.
     pub fn lookup(
         &mut self,
         cgroup: u64,
@@ -68,7 +76,7 @@ impl UserNames {
             return (None, None);
         };
         if (!tables.users.contains_key(&uid) || !tables.groups.contains_key(&gid))
-            && let Some(root) = self.root_of(pids)
+            && let Some(root) = self.root_of(cgroup, pids)
             && mtimes(&root) != tables.mtimes
         {
             tables = self.load(cgroup, &root);
@@ -82,23 +90,34 @@ impl UserNames {
     /// Drop a removed cgroup's tables.
     pub fn forget(&mut self, cgroup: u64) {
         self.by_cgroup.remove(&cgroup);
+        self.known_pid.remove(&cgroup);
     }
 
     fn tables(&mut self, cgroup: u64, pids: &[u32]) -> Option<Arc<Tables>> {
         if let Some(t) = self.by_cgroup.get(&cgroup) {
             return Some(t.clone());
         }
-        let root = self.root_of(pids)?;
+        let root = self.root_of(cgroup, pids)?;
         Some(self.load(cgroup, &root))
     }
 
-    /// The root directory of the first of `pids` still running.
-    fn root_of(&self, pids: &[u32]) -> Option<PathBuf> {
+    /// The root directory of the first of `pids`, then of the cgroup's last
+    /// known process, that is still running; remembers the one used.
+    fn root_of(&mut self, cgroup: u64, pids: &[u32]) -> Option<PathBuf> {
         let proc_root = self.proc_root.as_deref()?;
-        pids.iter()
-            .filter(|&&pid| pid != 0)
-            .map(|pid| proc_root.join(pid.to_string()).join("root"))
-            .find(|root| root.join("etc").is_dir())
+        let known = self.known_pid.get(&cgroup).copied();
+        let (pid, root) = pids
+            .iter()
+            .copied()
+            .chain(known)
+            .filter(|&pid| pid != 0)
+            .map(|pid| (pid, proc_root.join(pid.to_string()).join("root")))
+            .find(|(_, root)| root.join("etc").is_dir())?;
+        if self.known_pid.len() >= MAX_CGROUPS {
+            self.known_pid.clear();
+        }
+        self.known_pid.insert(cgroup, pid);
+        Some(root)
     }
 
     fn load(&mut self, cgroup: u64, root: &Path) -> Arc<Tables> {
@@ -185,7 +204,7 @@ mod tests {
             names.lookup(42, &[8, 7], 1000, 1000),
             (Some("app".into()), Some("appgrp".into()))
         );
-        // Cached for the cgroup: found even when no pid is left.
+        // Cached for the cgroup: found even when the process is gone.
         assert_eq!(names.lookup(42, &[8], 1000, 0).0.as_deref(), Some("app"));
         assert_eq!(names.lookup(42, &[8], 0, 0), (None, None));
         // A user added later: the changed file is read again.
@@ -203,6 +222,22 @@ mod tests {
         assert_eq!(
             names.lookup(42, &[7], 1001, 1000).0.as_deref(),
             Some("late")
+        );
+        // ...also when the exec'ing process is gone: through pid 7, the
+        // cgroup's last known process.
+        std::fs::write(
+            etc.join("passwd"),
+            "app:x:1000:1000::/app:/bin/sh\nlater:x:1002:1002::/:/bin/sh\n",
+        )
+        .expect("passwd");
+        std::fs::File::options()
+            .write(true)
+            .open(etc.join("passwd"))
+            .and_then(|f| f.set_modified(later + std::time::Duration::from_secs(5)))
+            .expect("touch");
+        assert_eq!(
+            names.lookup(42, &[8], 1002, 1000).0.as_deref(),
+            Some("later")
         );
         // Another cgroup with no readable root: nothing, and nothing cached.
         assert_eq!(names.lookup(43, &[8], 1000, 1000), (None, None));
