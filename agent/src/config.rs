@@ -144,7 +144,7 @@ pub struct SensorConfig {
     pub ring_bytes: u32,
     /// Seconds between loss-counter reports in the log (0: only at exit).
     pub loss_report_secs: u64,
-    /// Capture syscalls through the `sys_enter`/`sys_exit` dispatcher.
+    /// Capture syscalls through the `sys_exit` dispatcher.
     pub syscalls: bool,
     /// Which syscalls to capture, by name; `all` is every supported one
     /// but the data path (`sendto`, `recvfrom`).
