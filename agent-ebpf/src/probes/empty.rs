@@ -2,9 +2,9 @@
 //! measure the floor: the cost of the kernel's syscall-tracepoint slow path
 //! with a program that does nothing.
 
-use aya_ebpf::{macros::raw_tracepoint, programs::RawTracePointContext};
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 
-#[raw_tracepoint(tracepoint = "sys_enter")]
-pub fn empty_sys_enter(_ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sys_enter")]
+pub fn empty_sys_enter(_ctx: BtfTracePointContext) -> i32 {
     0
 }

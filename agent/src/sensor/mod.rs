@@ -16,7 +16,7 @@ pub mod syscall_table;
 use aya::{
     Btf, Ebpf, EbpfLoader,
     maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
-    programs::{BtfTracePoint, RawTracePoint},
+    programs::BtfTracePoint,
 };
 use kestrel_common::{MAX_SYSCALLS, PROFILE_WORDS, Settings, kind, syscalls::SyscallSpec};
 
@@ -316,7 +316,8 @@ impl EmptyProbe {
             .map_max_entries("EVENTS", 4096)
             .load(EBPF_OBJECT)
             .map_err(Box::new)?;
-        attach_raw(&mut ebpf, "empty_sys_enter", "sys_enter")?;
+        let btf = Btf::from_sys_fs().map_err(Box::new)?;
+        attach_btf(&mut ebpf, "empty_sys_enter", "sys_enter", &btf)?;
         Ok(EmptyProbe { _ebpf: ebpf })
     }
 }
@@ -341,24 +342,6 @@ fn attach_btf(
     program
         .load(tracepoint, btf)
         .and_then(|()| program.attach().map(drop))
-        .map_err(error)
-}
-
-/// Load program `name` of the object and attach it to raw tracepoint
-/// `tracepoint`.
-fn attach_raw(ebpf: &mut Ebpf, name: &'static str, tracepoint: &str) -> Result<(), SensorError> {
-    let error = |source| SensorError::Program {
-        program: name,
-        source: Box::new(source),
-    };
-    let program: &mut RawTracePoint = ebpf
-        .program_mut(name)
-        .ok_or(SensorError::MissingProgram(name))?
-        .try_into()
-        .map_err(error)?;
-    program
-        .load()
-        .and_then(|()| program.attach(tracepoint).map(drop))
         .map_err(error)
 }
 
