@@ -184,6 +184,9 @@ fn user_and_group_names_come_from_the_containers_own_files() {
     )
     .expect("passwd");
     std::fs::write(etc.join("group"), "root:x:0:\nkgrp:x:4321:\n").expect("group");
+    // Written after the container's first exec: the agent looks at changed
+    // files at most once per `RECHECK` per cgroup.
+    std::thread::sleep(kestrel::process::users::RECHECK + std::time::Duration::from_millis(300));
     let out = container.exec_as("4321:4321", &["/bin/echo", "kestrel-user-marker"]);
     assert!(out.status.success(), "runc exec: {out:?}");
     let alert = agent.wait_for("the user marker alert", |v| v["rule"] == "user marker");

@@ -10,8 +10,10 @@
 //! whose root was read. Never through a process of another cgroup (`runc
 //! exec`'s parent is on the host). A cgroup whose files cannot be read is
 //! tried again on its next exec. An id the tables do not
-//! name costs one `stat` of the two files: when either changed (a user
-//! added after start), they are read again. Entries go when their cgroup is
+//! name costs a `stat` of the two files at most once per [`RECHECK`] per
+//! cgroup (so an unnamed uid, common in Kubernetes, costs no I/O per
+//! exec): when either changed (a user added after start), they are read
+//! again. Entries go when their cgroup is
 //! removed; at most [`MAX_CGROUPS`] are kept.
 
 use std::{
@@ -19,12 +21,16 @@ use std::{
     io::Read as _,
     path::{Path, PathBuf},
     sync::Arc,
-    time::SystemTime,
+    time::{Duration, Instant, SystemTime},
 };
 
 /// Cgroups whose name tables are kept (beyond: the table is cleared and
 /// refilled on demand).
 pub const MAX_CGROUPS: usize = 4096;
+
+/// How often a cgroup's files may be checked for changes when an id is
+/// not named.
+pub const RECHECK: Duration = Duration::from_secs(1);
 
 /// Files larger than this are read only up to it.
 const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -49,6 +55,9 @@ pub struct UserNames {
     /// Per cgroup, the last process whose root was read (likely alive:
     /// the container's long-running processes).
     known_pid: HashMap<u64, u32>,
+    /// Per cgroup, when its files were last read or checked.
+    checked: HashMap<u64, Instant>,
+    recheck: Duration,
 }
 
 impl UserNames {
@@ -59,7 +68,15 @@ impl UserNames {
             proc_root,
             by_cgroup: HashMap::new(),
             known_pid: HashMap::new(),
+            checked: HashMap::new(),
+            recheck: RECHECK,
         }
+    }
+
+    /// Check for changed files at most this often per cgroup.
+    pub fn with_recheck(mut self, recheck: Duration) -> UserNames {
+        self.recheck = recheck;
+        self
     }
 
     /// (user name, group name) of `uid`/`gid` in `cgroup`, reading the
@@ -76,6 +93,7 @@ impl UserNames {
             return (None, None);
         };
         if (!tables.users.contains_key(&uid) || !tables.groups.contains_key(&gid))
+            && self.due(cgroup)
             && let Some(root) = self.root_of(cgroup, pids)
             && mtimes(&root) != tables.mtimes
         {
@@ -91,6 +109,24 @@ impl UserNames {
     pub fn forget(&mut self, cgroup: u64) {
         self.by_cgroup.remove(&cgroup);
         self.known_pid.remove(&cgroup);
+        self.checked.remove(&cgroup);
+    }
+
+    /// May `cgroup`'s files be checked again now? Records the check.
+    fn due(&mut self, cgroup: u64) -> bool {
+        let now = Instant::now();
+        if self
+            .checked
+            .get(&cgroup)
+            .is_some_and(|&at| now.duration_since(at) < self.recheck)
+        {
+            return false;
+        }
+        if self.checked.len() >= MAX_CGROUPS {
+            self.checked.clear();
+        }
+        self.checked.insert(cgroup, now);
+        true
     }
 
     fn tables(&mut self, cgroup: u64, pids: &[u32]) -> Option<Arc<Tables>> {
@@ -130,6 +166,10 @@ impl UserNames {
             self.by_cgroup.clear();
         }
         self.by_cgroup.insert(cgroup, tables.clone());
+        if self.checked.len() >= MAX_CGROUPS {
+            self.checked.clear();
+        }
+        self.checked.insert(cgroup, Instant::now());
         tables
     }
 }
@@ -199,7 +239,7 @@ mod tests {
         std::fs::create_dir_all(&etc).expect("mkdir");
         std::fs::write(etc.join("passwd"), "app:x:1000:1000::/app:/bin/sh\n").expect("passwd");
         std::fs::write(etc.join("group"), "appgrp:x:1000:\n").expect("group");
-        let mut names = UserNames::new(Some(dir.path().to_path_buf()));
+        let mut names = UserNames::new(Some(dir.path().to_path_buf())).with_recheck(Duration::ZERO);
         assert_eq!(
             names.lookup(42, &[8, 7], 1000, 1000),
             (Some("app".into()), Some("appgrp".into()))
@@ -246,5 +286,24 @@ mod tests {
         // Off: never reads.
         let mut off = UserNames::new(None);
         assert_eq!(off.lookup(42, &[7], 1000, 1000), (None, None));
+    }
+
+    #[test]
+    fn unnamed_ids_check_the_files_at_most_once_per_interval() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let etc = dir.path().join("7/root/etc");
+        std::fs::create_dir_all(&etc).expect("mkdir");
+        std::fs::write(etc.join("passwd"), "app:x:1000:1000::/:/bin/sh\n").expect("passwd");
+        let mut names =
+            UserNames::new(Some(dir.path().to_path_buf())).with_recheck(Duration::from_secs(3600));
+        assert_eq!(names.lookup(1, &[7], 1000, 0).0.as_deref(), Some("app"));
+        // A user added now is not seen until the interval has passed: no
+        // stat per exec for ids the files do not name.
+        std::fs::write(
+            etc.join("passwd"),
+            "app:x:1000:1000::/:/bin/sh\nnew:x:1001:1001::/:/bin/sh\n",
+        )
+        .expect("passwd");
+        assert_eq!(names.lookup(1, &[7], 1001, 0).0, None);
     }
 }
