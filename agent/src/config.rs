@@ -157,6 +157,12 @@ pub struct SensorConfig {
     /// rules need), not read from the file.
     #[serde(skip)]
     pub capture_in_containers_only: Vec<String>,
+    /// Capture the opens (open, openat, openat2, creat) of host tasks only
+    /// for files whose path starts with one of these; `None`: every path.
+    /// Set by the agent from the loaded rules (the prefixes host rules test
+    /// `fd.name` against), not read from the file.
+    #[serde(skip)]
+    pub host_open_prefixes: Option<Vec<String>>,
     /// Keep the per-cgroup syscall profile in the kernel.
     pub syscall_profile: bool,
     /// Wake the reader only once this many bytes wait in the ring (it also
@@ -175,6 +181,7 @@ impl Default for SensorConfig {
             capture: vec!["all".into()],
             containers_only: false,
             capture_in_containers_only: Vec::new(),
+            host_open_prefixes: None,
             syscall_profile: true,
             wakeup_bytes: 256 << 10,
         }

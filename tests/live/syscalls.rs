@@ -651,3 +651,135 @@ os.rename("x", "moved", src_dir_fd=None, dst_dir_fd=d)
     assert_eq!(rename.dir_of(1), None);
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// The kernel paths (`fd.name`) of the files a cgroup's tasks opened.
+fn opened_paths(events: &[Event], cgroup: u64, prefix: &str) -> Vec<String> {
+    let mut out: Vec<String> = events
+        .iter()
+        .filter(|e| e.header.cgroup_id == cgroup)
+        .filter_map(|e| match &e.body {
+            EventBody::Syscall(Syscall {
+                args: SyscallArgs::Open { .. },
+                fd_path: Some(path),
+                ..
+            }) if path.starts_with(prefix) => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn host_opens_are_kept_only_below_the_prefixes_host_rules_test() {
+    if !require_root() {
+        return;
+    }
+    let base = format!("/tmp/kestrel-pathf-{}", std::process::id());
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(format!("{base}/watched/deeper")).expect("mkdir");
+    std::fs::create_dir_all(format!("{base}/plain")).expect("mkdir");
+    for f in [
+        "watched/secret",
+        "watched/deeper/key",
+        "plain/file",
+        "watchedx",
+    ] {
+        std::fs::write(format!("{base}/{f}"), "x").expect("write");
+    }
+    std::os::unix::fs::symlink(
+        format!("{base}/watched/secret"),
+        format!("{base}/plain/link"),
+    )
+    .expect("symlink");
+    let config = SensorConfig {
+        capture: vec![
+            "open".into(),
+            "openat".into(),
+            "openat2".into(),
+            "creat".into(),
+        ],
+        host_open_prefixes: Some(vec![format!("{base}/watched/")]),
+        ..SensorConfig::default()
+    };
+    let mut sensor = LiveSensor::with_config(&config);
+    assert_eq!(
+        sensor.sensor.host_open_prefixes(),
+        Some(&[format!("{base}/watched/")][..])
+    );
+    let mut host = sensor.sensor.host_cgroups().expect("host cgroup map");
+    let host_cgroup = TestCgroup::new("pathf-host");
+    let other_cgroup = TestCgroup::new("pathf-other");
+    host.mark(host_cgroup.id);
+
+    // Absolute, through a symlink from an unwatched directory, relative to
+    // a working directory, and a near miss (`watchedx` is not below
+    // `watched/`).
+    let script = r#"
+import os, sys
+base = sys.argv[1]
+for p in ["watched/secret", "watched/deeper/key", "plain/file", "plain/link", "watchedx"]:
+    os.close(os.open(base + "/" + p, os.O_RDONLY))
+os.chdir(base + "/watched")
+os.close(os.open("secret", os.O_RDONLY))
+os.chdir(base + "/plain")
+os.close(os.open("../watched/deeper/key", os.O_RDONLY))
+os.close(os.open("file", os.O_RDONLY))
+"#;
+    for cgroup in [&host_cgroup, &other_cgroup] {
+        let child = cgroup
+            .command("python3")
+            .args(["-c", script, &base])
+            .spawn()
+            .expect("python3");
+        wait_ok(child, "python3");
+    }
+    let watched = |name: &str| format!("{base}/watched/{name}");
+    let mut expect_host = vec![
+        watched("deeper/key"),
+        watched("deeper/key"),
+        watched("secret"),
+        watched("secret"),
+        watched("secret"),
+    ];
+    expect_host.sort();
+    let mut expect_other = expect_host.clone();
+    expect_other.extend([
+        format!("{base}/plain/file"),
+        format!("{base}/plain/file"),
+        format!("{base}/watchedx"),
+    ]);
+    expect_other.sort();
+    sensor.wait_for("every open of the container task", |events| {
+        opened_paths(events, other_cgroup.id, &base).len() >= expect_other.len()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let events = sensor.events();
+    assert_eq!(
+        opened_paths(&events, host_cgroup.id, &base),
+        expect_host,
+        "a host task's opens are kept only when the kernel's path is below the prefix"
+    );
+    assert_eq!(
+        opened_paths(&events, other_cgroup.id, &base),
+        expect_other,
+        "opens outside host cgroups are all kept"
+    );
+
+    // Turned off at run time: every host open is kept again.
+    sensor
+        .sensor
+        .set_host_open_prefixes(None)
+        .expect("filter off");
+    assert_eq!(sensor.sensor.host_open_prefixes(), None);
+    let child = host_cgroup
+        .command("python3")
+        .args(["-c", script, &base])
+        .spawn()
+        .expect("python3");
+    wait_ok(child, "python3");
+    sensor.wait_for("the host task's unfiltered opens", |events| {
+        opened_paths(events, host_cgroup.id, &base).len() >= expect_host.len() + expect_other.len()
+    });
+    let _ = std::fs::remove_dir_all(&base);
+}

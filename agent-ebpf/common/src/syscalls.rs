@@ -166,7 +166,18 @@ pub mod spec_flags {
     /// as a host cgroup (`HOST_CGROUPS`); every rule that needs the syscall
     /// is scoped to containers.
     pub const CONTAINERS_ONLY: u8 = 1 << 4;
+    /// For a host task's successful open: capture only when the opened
+    /// file's path starts with a prefix in `HOST_OPEN_PREFIXES` (what host
+    /// rules test `fd.name` against).
+    pub const HOST_PATH_FILTER: u8 = 1 << 5;
 }
+
+/// Bytes of a path a `HOST_OPEN_PREFIXES` key holds: longer prefixes are
+/// cut (matching more paths, never fewer).
+pub const PATH_PREFIX_BYTES: usize = 64;
+
+/// Entries of the `HOST_OPEN_PREFIXES` LPM trie.
+pub const MAX_PATH_PREFIXES: u32 = 1024;
 
 /// How the dispatcher treats one syscall number. All-zero: not captured.
 #[repr(C)]

@@ -22,6 +22,14 @@ impl PathRef {
     /// The `struct path` at `base + off`; NULL members when unreadable.
     #[inline(always)]
     pub fn at(base: *const u8, off: usize) -> PathRef {
+        // `{ mnt; dentry }` in that order everywhere we know: one read.
+        if offset!(path_mnt) == 0 && offset!(path_dentry) == 8 {
+            let [mnt, dentry] = read::<[u64; 2]>(base, off).unwrap_or_default();
+            return PathRef {
+                mnt: mnt as *const u8,
+                dentry: dentry as *const u8,
+            };
+        }
         PathRef {
             mnt: read::<*const u8>(base, off + offset!(path_mnt)).unwrap_or_default(),
             dentry: read::<*const u8>(base, off + offset!(path_dentry)).unwrap_or_default(),
@@ -141,6 +149,30 @@ impl Dentry {
         read_ptr(self.0, offset!(dentry_parent)).map(Dentry)
     }
 
+    /// The parent, `d_name.name` and `d_name.len` in one read when they lie
+    /// within 32 bytes of each other (they are adjacent in every kernel we
+    /// know), else in three.
+    #[inline(always)]
+    pub fn parent_and_name(&self) -> Result<(Dentry, *const u8, u32), ReadError> {
+        let base = offset!(dentry_parent);
+        let name_at = offset!(dentry_name) + offset!(qstr_name);
+        let len_at = offset!(dentry_name) + offset!(qstr_len);
+        if name_at >= base && len_at >= base && name_at + 8 <= base + 32 && len_at + 4 <= base + 32
+        {
+            let block = read::<[u64; 4]>(self.0, base)?;
+            let parent = block[0] as *const u8;
+            let name = word(&block, name_at - base) as *const u8;
+            let len = word(&block, len_at - base) as u32;
+            if parent.is_null() || name.is_null() {
+                return Err(ReadError);
+            }
+            return Ok((Dentry(parent), name, len));
+        }
+        let parent = self.parent()?;
+        let (name, len) = self.name()?;
+        Ok((parent, name, len))
+    }
+
     /// `d_name.name` and `d_name.len`.
     #[inline(always)]
     pub fn name(&self) -> Result<(*const u8, u32), ReadError> {
@@ -158,6 +190,15 @@ impl Dentry {
         };
         matches!(read::<[u8; 6]>(name, 0), Ok(prefix) if &prefix == b"memfd:")
     }
+}
+
+/// The field at byte `at` (8- or 4-aligned) of `block`, for fields read in
+/// one go: a whole word, or the upper half of one (the object is `bpfel`;
+/// callers truncate 4-byte fields).
+#[inline(always)]
+fn word(block: &[u64; 4], at: usize) -> u64 {
+    let w = block[(at / 8) & 3];
+    if at % 8 == 0 { w } else { w >> 32 }
 }
 
 /// A `struct sock *`.

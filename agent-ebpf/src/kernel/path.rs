@@ -9,9 +9,12 @@
 use aya_ebpf::{
     helpers::generated::{bpf_loop, bpf_probe_read_kernel},
     macros::map,
-    maps::PerCpuArray,
+    maps::{
+        PerCpuArray,
+        lpm_trie::{Key, LpmTrie},
+    },
 };
-use kestrel_common::STR_LEN;
+use kestrel_common::{STR_LEN, syscalls::PATH_PREFIX_BYTES};
 
 use super::{
     ReadError,
@@ -50,6 +53,8 @@ struct Walk {
     mnt: u64,
     root_dentry: u64,
     root_mnt: u64,
+    /// Root dentry of the mount being walked (`vfsmnt->mnt_root`).
+    mnt_root: u64,
     pos: u64,
     /// 0 walking, 1 reached the root, 2 out of room, 3 read error.
     state: u64,
@@ -86,8 +91,7 @@ fn step(w: &mut Walk, buf: &mut [u8; 2 * HALF]) -> Result<(), ReadError> {
         w.state = DONE;
         return Ok(());
     }
-    let mnt_root = read::<u64>(w.vfsmnt as *const u8, offset!(vfsmount_mnt_root))?;
-    if w.dentry == mnt_root {
+    if w.dentry == w.mnt_root {
         let mnt = w.mnt as *const u8;
         let parent = read_ptr(mnt, offset!(mount_parent))? as u64;
         if parent == w.mnt {
@@ -97,16 +101,16 @@ fn step(w: &mut Walk, buf: &mut [u8; 2 * HALF]) -> Result<(), ReadError> {
         w.dentry = read_ptr(mnt, offset!(mount_mountpoint))? as u64;
         w.mnt = parent;
         w.vfsmnt = parent.wrapping_add(offset!(mount_mnt) as u64);
+        w.mnt_root = read::<u64>(w.vfsmnt as *const u8, offset!(vfsmount_mnt_root))?;
         return Ok(());
     }
     let d = Dentry(w.dentry as *const u8);
-    let parent = d.parent()?;
+    let (parent, name, len) = d.parent_and_name()?;
     let pseudo = parent.0 as u64 == w.dentry;
     if pseudo && w.pos != HALF as u64 {
         w.state = DONE;
         return Ok(());
     }
-    let (name, len) = d.name()?;
     let len = (len as u64).min(255);
     if w.pos < len + 1 {
         w.state = FULL;
@@ -131,21 +135,20 @@ fn step(w: &mut Walk, buf: &mut [u8; 2 * HALF]) -> Result<(), ReadError> {
     Ok(())
 }
 
-/// Write `path`, relative to `root`, into `out` (NUL-terminated). Returns
-/// the length written and whether the path was cut.
+/// Walk `path` up to `root` into this CPU's scratch buffer. Returns the
+/// buffer, where the path starts in it (it ends at `HALF`; `HALF` itself
+/// for the root) and whether the walk reached the root.
 #[inline(always)]
-pub fn resolve(
-    path: PathRef,
-    root: PathRef,
-    out: &mut [u8; STR_LEN],
-) -> Result<(u16, bool), ReadError> {
+fn walk(path: PathRef, root: PathRef) -> Result<(*mut Scratch, usize, bool), ReadError> {
     let scratch = PATH_SCRATCH.get_ptr_mut(0).ok_or(ReadError)?;
+    let mnt_root = read::<u64>(path.mnt, offset!(vfsmount_mnt_root))?;
     let walk = Walk {
         dentry: path.dentry as u64,
         vfsmnt: path.mnt as u64,
         mnt: (path.mnt as u64).wrapping_sub(offset!(mount_mnt) as u64),
         root_dentry: root.dentry as u64,
         root_mnt: root.mnt as u64,
+        mnt_root,
         pos: HALF as u64,
         state: WALKING,
     };
@@ -166,8 +169,19 @@ pub fn resolve(
     if state == FAILED {
         return Err(ReadError);
     }
-    let mut truncated = state != DONE;
-    let pos = (pos as usize).min(HALF);
+    Ok((scratch, (pos as usize).min(HALF), state == DONE))
+}
+
+/// Write `path`, relative to `root`, into `out` (NUL-terminated). Returns
+/// the length written and whether the path was cut.
+#[inline(always)]
+pub fn resolve(
+    path: PathRef,
+    root: PathRef,
+    out: &mut [u8; STR_LEN],
+) -> Result<(u16, bool), ReadError> {
+    let (scratch, pos, complete) = walk(path, root)?;
+    let mut truncated = !complete;
     if pos == HALF {
         out[0] = b'/';
         out[1] = 0;
@@ -190,4 +204,40 @@ pub fn resolve(
     }
     out[n & (STR_LEN - 1)] = 0;
     Ok((n as u16, truncated))
+}
+
+/// Does `path`, relative to `root`, start with one of the prefixes in
+/// `prefixes` (an LPM trie keyed by path bytes)? Resolved in the scratch
+/// buffer only; nothing is copied out. A path the walk could not finish
+/// counts as a match (the caller keeps what it cannot judge).
+#[inline(always)]
+pub fn starts_with_any(
+    path: PathRef,
+    root: PathRef,
+    prefixes: &LpmTrie<[u8; PATH_PREFIX_BYTES], u8>,
+) -> Result<bool, ReadError> {
+    let (scratch, pos, complete) = walk(path, root)?;
+    if !complete {
+        return Ok(true);
+    }
+    // The root is "/": the walk wrote nothing, put it before `HALF`.
+    let pos = if pos == HALF { HALF - 1 } else { pos };
+    if pos < 4 {
+        return Ok(true);
+    }
+    let len = (HALF - pos).min(PATH_PREFIX_BYTES);
+    // The key is the 4-byte bit length followed by the path bytes, built in
+    // place just before the path (the walk writes nothing below `pos`).
+    let at = (pos - 4) & (HALF - 1);
+    // SAFETY: `at < HALF`, so the 4 + PATH_PREFIX_BYTES bytes of the key
+    // stay inside the 2 * HALF scratch buffer; `Key` is packed (align 1).
+    unsafe {
+        let buf = (*scratch).buf.as_mut_ptr();
+        if pos == HALF - 1 {
+            *buf.add(HALF - 1) = b'/';
+        }
+        core::ptr::write_unaligned(buf.add(at).cast::<u32>(), (len * 8) as u32);
+        let key = &*buf.add(at).cast::<Key<[u8; PATH_PREFIX_BYTES]>>();
+        Ok(prefixes.get(key).is_some())
+    }
 }

@@ -1,7 +1,7 @@
 //! `task_struct`, `mm_struct`, `signal_struct`, `cred`, `pid` and
 //! `linux_binprm` accessors.
 
-use aya_ebpf::helpers::bpf_get_current_task;
+use aya_ebpf::helpers::{bpf_get_current_task, generated::bpf_get_current_task_btf};
 use kestrel_common::TaskContext;
 
 use super::{
@@ -14,6 +14,68 @@ use super::{
 /// A `struct task_struct *`.
 #[derive(Clone, Copy)]
 pub struct Task(*const u8);
+
+/// Load a `T` at `base + off` where `base` is a BTF-typed kernel pointer
+/// (a `tp_btf` argument, the current task from `bpf_get_current_task_btf`,
+/// or a pointer loaded from one). The offset is a frozen load-time global,
+/// a constant to the verifier, which turns this into one fault-handled load
+/// (a bad pointer reads as 0) instead of a helper call, and rejects the
+/// program if `off` is not a field of the type.
+#[inline(always)]
+pub fn btf_load<T: Copy>(base: *const u8, off: usize) -> T {
+    // SAFETY: see above: the verifier checks the access against BTF and the
+    // JIT makes it fault-safe; the value is only used as data.
+    unsafe { core::ptr::read_volatile(base.wrapping_add(off) as *const T) }
+}
+
+/// The current task as a BTF-typed pointer, for tracing programs on a hot
+/// path: what it reads through [`btf_load`] costs a load, not a helper
+/// call (~15 ns each here).
+#[derive(Clone, Copy)]
+pub struct TypedTask(*const u8);
+
+impl TypedTask {
+    #[inline(always)]
+    pub fn current() -> TypedTask {
+        // SAFETY: the helper has no preconditions.
+        TypedTask(unsafe { bpf_get_current_task_btf() } as *const u8)
+    }
+
+    /// The open file behind `fd`: typed loads down to the fd array (a
+    /// pointer to pointers, which BTF loads only as a number), one read
+    /// for the slot.
+    #[inline(always)]
+    pub fn file(&self, fd: u64) -> Result<File, ReadError> {
+        let files: *const u8 = btf_load(self.0, offset!(task_files));
+        let fdt: *const u8 = btf_load(files, offset!(files_fdt));
+        let max: u32 = btf_load(fdt, offset!(fdt_max_fds));
+        if fdt.is_null() || fd >= u64::from(max) {
+            return Err(ReadError);
+        }
+        let array: u64 = btf_load(fdt, offset!(fdt_fd));
+        read_ptr(array as *const u8, (fd as usize) * 8).map(File::from_ptr)
+    }
+
+    /// The task's root directory (`fs->root`).
+    #[inline(always)]
+    pub fn root(&self) -> Result<PathRef, ReadError> {
+        self.fs_path(offset!(fs_root))
+    }
+
+    #[inline(always)]
+    fn fs_path(&self, at: usize) -> Result<PathRef, ReadError> {
+        let fs: *const u8 = btf_load(self.0, offset!(task_fs));
+        if fs.is_null() {
+            return Err(ReadError);
+        }
+        let mnt: u64 = btf_load(fs, at + offset!(path_mnt));
+        let dentry: u64 = btf_load(fs, at + offset!(path_dentry));
+        Ok(PathRef {
+            mnt: mnt as *const u8,
+            dentry: dentry as *const u8,
+        })
+    }
+}
 
 impl Task {
     /// The task the program runs in.

@@ -23,13 +23,16 @@ use aya_ebpf::{
         bpf_get_current_cgroup_id, bpf_probe_read_user_str_bytes, generated::bpf_probe_read_user,
     },
     macros::{btf_tracepoint, map},
-    maps::{Array, HashMap, LruHashMap, PerCpuArray},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray},
     programs::BtfTracePointContext,
 };
 use kestrel_common::{
     ADDR_LEN, FirstSyscallEvent, MAX_SYSCALLS, PROFILE_WORDS, STR_LEN, SyscallEvent, kind, loss,
     sys_flags,
-    syscalls::{AT_CWD, FD_FROM_RET, NOT_A_PATH, SyscallSpec, spec_flags},
+    syscalls::{
+        AT_CWD, FD_FROM_RET, MAX_PATH_PREFIXES, NOT_A_PATH, PATH_PREFIX_BYTES, SyscallSpec,
+        spec_flags,
+    },
 };
 
 use super::fill_header;
@@ -38,7 +41,7 @@ use crate::{
         ReadError,
         offsets::{offset, setting},
         path,
-        task::Task,
+        task::{Task, TypedTask},
     },
     maps::{CACHE_GEN, EVENTS, count_loss, submit_flags},
 };
@@ -62,6 +65,12 @@ const HOST_CGROUP_ENTRIES: u32 = 16384;
 
 #[map(name = "HOST_CGROUPS")]
 static HOST_CGROUPS: HashMap<u64, u8> = HashMap::with_max_entries(HOST_CGROUP_ENTRIES, 0);
+
+/// Path prefixes of the files host rules may care about when a host task
+/// opens one (`HOST_PATH_FILTER`), written by userspace from the rules.
+#[map(name = "HOST_OPEN_PREFIXES")]
+static HOST_OPEN_PREFIXES: LpmTrie<[u8; PATH_PREFIX_BYTES], u8> =
+    LpmTrie::with_max_entries(MAX_PATH_PREFIXES, 0);
 
 /// What this CPU knows of the task that last made a syscall on it, keyed
 /// by the address of its saved user registers (fixed for a task's life, so
@@ -158,6 +167,13 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
     if spec.flags & spec_flags::CONTAINERS_ONLY != 0 && cache.host != 0 {
         return 0;
     }
+    if spec.flags & spec_flags::HOST_PATH_FILTER != 0
+        && cache.host != 0
+        && ret >= 0
+        && !host_rules_want(ret as u64)
+    {
+        return 0;
+    }
     let args = [
         regs_load::<u64>(regs, offset!(regs_args[0])),
         regs_load::<u64>(regs, offset!(regs_args[1])),
@@ -168,6 +184,18 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
     ];
     emit(nr, &spec, &args, ret);
     0
+}
+
+/// A host task opened `fd`: does its path start with a prefix some host
+/// rule tests? The path is the kernel's (symlinks and `..` resolved, as
+/// `fd.name` shows it); whatever cannot be resolved is kept.
+#[inline(always)]
+fn host_rules_want(fd: u64) -> bool {
+    let task = TypedTask::current();
+    let (Ok(file), Ok(root)) = (task.file(fd), task.root()) else {
+        return true;
+    };
+    path::starts_with_any(file.path(), root, &HOST_OPEN_PREFIXES).unwrap_or(true)
 }
 
 /// Set the current cgroup's bit for `nr`; on its first use send a small

@@ -179,6 +179,10 @@ impl AgentControl for Control {
                             if let Err(err) = sensor.set_captured(&handlers, &scoped) {
                                 tracing::warn!(%err, "updating the captured syscalls failed");
                             }
+                            let prefixes = needed.host_open_prefixes.as_deref();
+                            if let Err(err) = sensor.set_host_open_prefixes(prefixes) {
+                                tracing::warn!(%err, "updating the host-open path filter failed");
+                            }
                         }
                         Err(err) => tracing::warn!(%err, "syscalls the rules need"),
                     }

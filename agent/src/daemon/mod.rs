@@ -99,6 +99,10 @@ pub struct SyscallsNeeded {
     /// Those that only container-scoped rules need (no capture for host
     /// tasks).
     pub containers_only: Vec<String>,
+    /// Path prefixes of the files host tasks open that some rule may match
+    /// (sorted, deduplicated); `None` when a rule needs host opens of any
+    /// path, or no rule needs host opens at all.
+    pub host_open_prefixes: Option<Vec<String>>,
 }
 
 pub fn syscalls_rules_need(engine: &Engine) -> SyscallsNeeded {
@@ -117,6 +121,30 @@ pub fn syscalls_rules_need(engine: &Engine) -> SyscallsNeeded {
         }
     }
     let mut out = SyscallsNeeded::default();
+    // Host opens: the union of what the rules that need them test.
+    let mut prefixes: Option<Vec<String>> = None;
+    for rule in engine.rules().filter(|r| r.enabled) {
+        if !rule.kinds.contains(Kind::Open) || rule.in_container {
+            continue;
+        }
+        match &rule.open_paths {
+            Some(paths) => prefixes
+                .get_or_insert_with(Vec::new)
+                .extend(paths.iter().cloned()),
+            None => {
+                prefixes = None;
+                break;
+            }
+        }
+    }
+    if let Some(p) = &mut prefixes {
+        p.sort();
+        p.dedup();
+        if p.is_empty() {
+            prefixes = None;
+        }
+    }
+    out.host_open_prefixes = prefixes;
     for (name, _) in kestrel_common::syscalls::NAMES {
         let kinds = needed
             .iter()
@@ -263,11 +291,16 @@ async fn run_async(mut config: Config) -> anyhow::Result<()> {
         tracing::info!(
             syscalls = %needed.all.join(","),
             containers_only = %needed.containers_only.join(","),
+            host_open_prefixes = %needed
+                .host_open_prefixes
+                .as_ref()
+                .map_or_else(|| "any".to_string(), |p| p.join(",")),
             "capturing the syscalls the rules need"
         );
         config.sensor.syscalls = !needed.all.is_empty();
         config.sensor.capture = needed.all;
         config.sensor.capture_in_containers_only = needed.containers_only;
+        config.sensor.host_open_prefixes = needed.host_open_prefixes;
     }
     let engine = Arc::new(ArcSwap::from_pointee(engine));
 
@@ -575,5 +608,104 @@ mod tests {
             needed.containers_only.iter().all(|n| has(&needed.all, n)),
             "containers-only is a subset of what is captured"
         );
+    }
+    #[test]
+    fn default_rules_keep_host_opens_only_of_the_paths_host_rules_test() {
+        let engine = load_rules(&Config::default()).expect("the default rules load");
+        let prefixes = syscalls_rules_need(&engine)
+            .host_open_prefixes
+            .expect("every default host rule on opens bounds fd.name");
+        for p in [
+            "/etc/shadow",
+            "/etc/sudoers.d",
+            "/root/.ssh",
+            "/home/",
+            "/var/log/",
+        ] {
+            assert!(prefixes.iter().any(|x| x == p), "{p} in {prefixes:?}");
+        }
+        // What the open/close benchmark and ordinary programs open.
+        for path in [
+            "/etc/hostname",
+            "/etc/ld.so.cache",
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            "/tmp/x",
+            "/proc/self/stat",
+        ] {
+            assert!(
+                !prefixes.iter().any(|p| path.starts_with(p.as_str())),
+                "{path} is not kept; prefixes {prefixes:?}"
+            );
+        }
+        assert!(prefixes.iter().all(|p| p.starts_with('/')));
+        assert!(
+            prefixes.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
+    }
+
+    fn needed_for(rules: &str) -> SyscallsNeeded {
+        let macros = crate::rules::DEFAULT_RULES[0];
+        let sources = [
+            crate::rules::RuleSource::new(macros.0, macros.1),
+            crate::rules::RuleSource::new("test.yaml", rules),
+        ];
+        let engine = crate::rules::load(&sources).expect("rules load").engine;
+        syscalls_rules_need(&engine)
+    }
+
+    fn rule(condition: &str) -> String {
+        format!(
+            "- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n  priority: WARNING\n"
+        )
+    }
+
+    #[test]
+    fn host_open_prefixes_follow_the_fd_name_tests_of_host_rules() {
+        let prefixes = |condition: &str| needed_for(&rule(condition)).host_open_prefixes;
+        let some = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        // Prefix, exact, pmatch, glob head and fd.directory bound the path;
+        // `and` keeps the tighter side.
+        assert_eq!(
+            prefixes(
+                "k_open_read and fd.name startswith /srv/ and fd.directory in (/srv/a, /srv/b)"
+            ),
+            some(&["/srv/"])
+        );
+        assert_eq!(
+            prefixes(
+                "k_open_write and (fd.name = /opt/x or fd.name pmatch (/data) or fd.name glob '/mnt/*/y')"
+            ),
+            some(&["/data", "/mnt/", "/opt/x"])
+        );
+        // A branch that cannot be an open adds nothing.
+        assert_eq!(
+            prefixes(
+                "(k_open_read and fd.name in (/a, /b)) or (evt.type = execve and proc.name = sh)"
+            ),
+            some(&["/a", "/b"])
+        );
+        // Unbounded: contains, endswith, negation, no fd.name test at all.
+        assert_eq!(prefixes("k_open_read and fd.name contains shadow"), None);
+        assert_eq!(prefixes("k_open_read and fd.name endswith .pem"), None);
+        assert_eq!(
+            prefixes("k_open_read and not fd.name startswith /usr/"),
+            None
+        );
+        assert_eq!(prefixes("k_open_read and proc.name = cat"), None);
+        assert_eq!(
+            prefixes(
+                "(k_open_read and fd.name startswith /a/) or (k_open_write and proc.name = x)"
+            ),
+            None
+        );
+        // Container rules do not count: host opens are not needed for them.
+        let two = format!(
+            "{}{}",
+            rule("k_open_read and fd.name startswith /etc/"),
+            rule("k_open_read and container.id != host and fd.name contains x")
+                .replace("rule: r", "rule: c")
+        );
+        assert_eq!(needed_for(&two).host_open_prefixes, some(&["/etc/"]));
     }
 }

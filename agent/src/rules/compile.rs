@@ -291,6 +291,9 @@ struct Piece2 {
     /// True only for events in containers (it implies `container.id !=
     /// host`), so the sensor may skip host tasks for the rule's syscalls.
     in_container: bool,
+    /// For open events: path prefixes `fd.name` starts with whenever the
+    /// piece holds (`None`: any path). See [`open_paths`].
+    open_paths: Option<Vec<String>>,
 }
 
 impl Piece2 {
@@ -304,6 +307,7 @@ impl Piece2 {
             konst: Some(b),
             conj: None,
             in_container: !b,
+            open_paths: None,
         }
     }
 }
@@ -592,8 +596,16 @@ fn and_pieces(pieces: Vec<Piece2>) -> Piece2 {
     let mut conj = Vec::new();
     let mut konst = Some(true);
     let mut in_container = false;
+    let mut open_paths: Option<Vec<String>> = None;
     for p in pieces {
         in_container |= p.in_container;
+        // Every side holds: any side's prefixes bound the paths; keep the
+        // smallest set.
+        if let Some(paths) = open_paths_of(&p)
+            && open_paths.as_ref().is_none_or(|o| paths.len() < o.len())
+        {
+            open_paths = Some(paths);
+        }
         may = may.intersect(p.may);
         must = must.intersect(p.must);
         fields.extend(p.fields);
@@ -621,6 +633,7 @@ fn and_pieces(pieces: Vec<Piece2>) -> Piece2 {
         conj: if konst.is_none() { Some(conj) } else { None },
         konst,
         in_container,
+        open_paths,
     }
 }
 
@@ -633,8 +646,17 @@ fn or_pieces(pieces: Vec<Piece2>) -> Piece2 {
     let mut preds = Vec::new();
     let mut konst = Some(false);
     let mut in_container = true;
+    // One side holds: the union of every side's prefixes, if all have some.
+    let mut open_paths = Some(Vec::new());
     for p in pieces {
         in_container &= p.in_container;
+        open_paths = match (open_paths, open_paths_of(&p)) {
+            (Some(mut all), Some(paths)) => {
+                all.extend(paths);
+                Some(all)
+            }
+            _ => None,
+        };
         may = may.union(p.may);
         must = must.union(p.must);
         fields.extend(p.fields);
@@ -661,6 +683,7 @@ fn or_pieces(pieces: Vec<Piece2>) -> Piece2 {
         konst,
         conj: None,
         in_container,
+        open_paths,
     }
 }
 
@@ -677,9 +700,60 @@ fn not_piece(p: Piece2) -> Piece2 {
         fields: p.fields,
         uncaptured: p.uncaptured,
         in_container: konst == Some(false),
+        open_paths: None,
         konst,
         conj: None,
     }
+}
+
+/// The path prefixes of a piece for open events: none at all when it can
+/// never hold for an open.
+fn open_paths_of(p: &Piece2) -> Option<Vec<String>> {
+    if !p.may.contains(Kind::Open) {
+        return Some(Vec::new());
+    }
+    p.open_paths.clone()
+}
+
+/// For open events: the prefixes `fd.name` (the kernel's path of the opened
+/// file) starts with whenever `lhs op rhs` holds, so the sensor can skip
+/// opens of other paths. Only exact, prefix and glob tests of `fd.name`
+/// and `fd.directory` bound it; a byte prefix over-approximates each (a
+/// `pmatch` directory, a glob's literal head, a directory's files).
+fn open_paths(
+    lhs: &FieldExpr,
+    op: Op,
+    rhs: &Rhs,
+    values: impl FnOnce() -> Vec<String>,
+) -> Option<Vec<String>> {
+    if lhs.arg.is_some() || !lhs.transforms.is_empty() || matches!(rhs, Rhs::Field(_)) {
+        return None;
+    }
+    let bounded = match lhs.name.as_str() {
+        "fd.name" => matches!(
+            op,
+            Op::Eq | Op::In | Op::StartsWith | Op::BStartsWith | Op::PMatch | Op::Glob
+        ),
+        "fd.directory" => matches!(op, Op::Eq | Op::In),
+        _ => false,
+    };
+    if !bounded {
+        return None;
+    }
+    let mut out = Vec::new();
+    for v in values() {
+        let prefix = if op == Op::Glob {
+            let head = v.find(['*', '?', '[', '\\']).unwrap_or(v.len());
+            v[..head].to_string()
+        } else {
+            v
+        };
+        if prefix.is_empty() {
+            return None; // matches every path
+        }
+        out.push(prefix);
+    }
+    Some(out)
 }
 
 /// Does `lhs op rhs` hold only for events in containers? True for
@@ -897,6 +971,7 @@ impl<'d> Compiler<'d> {
                 konst: None,
                 conj: None,
                 in_container: false,
+                open_paths: None,
                 pred: Arc::new(move |e| e.get(slot).any_str(|s| ac.is_match(s))),
                 may: KindSet::all(),
                 must: KindSet::EMPTY,
@@ -1039,6 +1114,7 @@ impl<'d> Compiler<'d> {
                 konst: None,
                 conj: None,
                 in_container: false,
+                open_paths: None,
                 pred,
                 may,
                 must,
@@ -1085,6 +1161,7 @@ impl<'d> Compiler<'d> {
                         konst: None,
                         conj: None,
                         in_container: false,
+                        open_paths: None,
                     });
                 }
                 _ if is_net => {
@@ -1123,6 +1200,7 @@ impl<'d> Compiler<'d> {
                 konst: None,
                 conj: None,
                 in_container: false,
+                open_paths: None,
                 pred: Arc::new(move |e| set.0 & e.src.kind.bit() != 0),
                 may: set,
                 must: set,
@@ -1168,6 +1246,7 @@ impl<'d> Compiler<'d> {
             }
         };
         let in_container = implies_container(lhs, op, rhs, || self.values(rhs));
+        let open_paths = open_paths(lhs, op, rhs, || self.values(rhs));
         Ok(Piece2 {
             pred,
             may: any.0,
@@ -1177,6 +1256,7 @@ impl<'d> Compiler<'d> {
             konst: None,
             conj: None,
             in_container,
+            open_paths,
         })
     }
 
@@ -1764,6 +1844,11 @@ impl Compiler<'_> {
                 file: r.file.to_string(),
                 kinds,
                 in_container: piece.in_container,
+                open_paths: if kinds.contains(Kind::Open) {
+                    open_paths_of(&piece)
+                } else {
+                    Some(Vec::new())
+                },
                 uncaptured_fields: piece.uncaptured,
             },
             pred: piece.pred,

@@ -211,6 +211,11 @@ pub struct RuleInfo {
     /// host`): its syscalls need no capture for host tasks.
     #[serde(skip)]
     pub in_container: bool,
+    /// For open events: path prefixes `fd.name` starts with whenever the
+    /// condition holds (`None`: any path). The sensor skips host opens of
+    /// other paths when no host rule needs them all.
+    #[serde(skip)]
+    pub open_paths: Option<Vec<String>>,
     /// Fields the rule uses that the sensor cannot supply yet.
     pub uncaptured_fields: Vec<String>,
 }

@@ -7,6 +7,7 @@
 pub mod btf;
 mod loss;
 mod offsets;
+mod open_filter;
 mod ring;
 
 mod profile;
@@ -98,15 +99,20 @@ pub struct Sensor {
     missing: MissingOptional,
     captured: Vec<u16>,
     container_scoped: Vec<u16>,
+    /// The prefixes in `HOST_OPEN_PREFIXES` while the host-open filter is
+    /// on.
+    host_open_prefixes: Option<Vec<String>>,
 }
 
 /// Write `SYSCALLS[nr]` for the running architecture: the spec of each
-/// captured handler (flagged containers-only for those in `scoped`), zero
-/// for every other number.
+/// captured handler (flagged containers-only for those in `scoped`, opens
+/// flagged for the host path filter when it is on), zero for every other
+/// number.
 fn write_syscall_specs(
     ebpf: &mut Ebpf,
     handlers: &[u16],
     scoped: &[u16],
+    host_path_filter: bool,
 ) -> Result<(), SensorError> {
     let map = ebpf
         .map_mut("SYSCALLS")
@@ -116,7 +122,7 @@ fn write_syscall_specs(
             name: "SYSCALLS",
             source: Box::new(source),
         })?;
-    let specs = syscall_table::specs_by_number(handlers, scoped);
+    let specs = syscall_table::specs_by_number(handlers, scoped, host_path_filter);
     for nr in 0..MAX_SYSCALLS {
         let spec = specs.get(nr as usize).copied().unwrap_or_default();
         array.set(nr, spec, 0).map_err(|source| SensorError::Map {
@@ -166,7 +172,7 @@ impl Sensor {
             syscall_table::resolve_names(&config.capture_in_containers_only)
                 .map_err(SensorError::Config)?
         };
-        write_syscall_specs(&mut ebpf, &capture, &container_scoped)?;
+        write_syscall_specs(&mut ebpf, &capture, &container_scoped, false)?;
 
         let aya_btf = Btf::from_sys_fs().map_err(Box::new)?;
         let mut programs = Vec::new();
@@ -182,22 +188,75 @@ impl Sensor {
                 attached: true,
             });
         }
-        Ok(Sensor {
+        let mut sensor = Sensor {
             ebpf,
             programs,
             missing,
             captured: capture,
             container_scoped,
-        })
+            host_open_prefixes: None,
+        };
+        sensor.set_host_open_prefixes(config.host_open_prefixes.as_deref())?;
+        Ok(sensor)
     }
 
     /// Replace the set of captured syscalls (e.g. with what loaded rules
     /// need) while running; those in `scoped` only in containers.
     pub fn set_captured(&mut self, handlers: &[u16], scoped: &[u16]) -> Result<(), SensorError> {
-        write_syscall_specs(&mut self.ebpf, handlers, scoped)?;
+        let filter = self.host_open_prefixes.is_some();
+        write_syscall_specs(&mut self.ebpf, handlers, scoped, filter)?;
         self.captured = handlers.to_vec();
         self.container_scoped = scoped.to_vec();
         Ok(())
+    }
+
+    /// Keep host tasks' opens only of files whose path starts with one of
+    /// `prefixes` (`None`: every open). A set the kernel filter cannot hold
+    /// turns the filter off, with a warning.
+    pub fn set_host_open_prefixes(
+        &mut self,
+        prefixes: Option<&[String]>,
+    ) -> Result<(), SensorError> {
+        let prefixes = prefixes.filter(|p| match open_filter::usable(p) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!(why, "host opens of every path are captured");
+                false
+            }
+        });
+        let old = self.host_open_prefixes.take().unwrap_or_default();
+        let map = self
+            .ebpf
+            .map_mut("HOST_OPEN_PREFIXES")
+            .ok_or(SensorError::MissingMap("HOST_OPEN_PREFIXES"))?;
+        match prefixes {
+            Some(new) => {
+                // Fill the trie before flagging the opens.
+                open_filter::replace(map, &old, new)?;
+                write_syscall_specs(&mut self.ebpf, &self.captured, &self.container_scoped, true)?;
+                self.host_open_prefixes = Some(new.to_vec());
+            }
+            None => {
+                // Unflag the opens before emptying the trie.
+                write_syscall_specs(
+                    &mut self.ebpf,
+                    &self.captured,
+                    &self.container_scoped,
+                    false,
+                )?;
+                let map = self
+                    .ebpf
+                    .map_mut("HOST_OPEN_PREFIXES")
+                    .ok_or(SensorError::MissingMap("HOST_OPEN_PREFIXES"))?;
+                open_filter::replace(map, &old, &[])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The host-open path prefixes in force (`None`: the filter is off).
+    pub fn host_open_prefixes(&self) -> Option<&[String]> {
+        self.host_open_prefixes.as_deref()
     }
 
     /// Handlers ([`kestrel_common::syscalls::handler`]) being captured.

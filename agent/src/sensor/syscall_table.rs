@@ -51,8 +51,13 @@ pub fn resolve_names(names: &[String]) -> Result<Vec<u16>, String> {
 
 /// `specs[nr]` for the running architecture, for the captured handlers;
 /// those also in `container_scoped` are flagged to be skipped in host
-/// cgroups.
-pub fn specs_by_number(handlers: &[u16], container_scoped: &[u16]) -> Vec<SyscallSpec> {
+/// cgroups, and with `host_path_filter` the opens are flagged to be kept
+/// for host tasks only when the path matches the kernel's prefix set.
+pub fn specs_by_number(
+    handlers: &[u16],
+    container_scoped: &[u16],
+    host_path_filter: bool,
+) -> Vec<SyscallSpec> {
     let mut specs = vec![SyscallSpec::default(); MAX_SYSCALLS as usize];
     for &(nr, h) in native_table() {
         if handlers.contains(&h)
@@ -61,6 +66,8 @@ pub fn specs_by_number(handlers: &[u16], container_scoped: &[u16]) -> Vec<Syscal
             *slot = spec_for(h);
             if container_scoped.contains(&h) {
                 slot.flags |= spec_flags::CONTAINERS_ONLY;
+            } else if host_path_filter && super::open_filter::OPEN_HANDLERS.contains(&h) {
+                slot.flags |= spec_flags::HOST_PATH_FILTER;
             }
         }
     }
@@ -124,7 +131,7 @@ mod tests {
 
     #[test]
     fn specs_are_placed_at_the_native_numbers() {
-        let specs = specs_by_number(&[handler::OPENAT], &[]);
+        let specs = specs_by_number(&[handler::OPENAT], &[], false);
         let nr = if cfg!(target_arch = "aarch64") {
             56
         } else {
