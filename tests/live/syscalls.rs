@@ -760,6 +760,13 @@ os.close(os.open("file", os.O_RDONLY))
         expect_host,
         "a host task's opens are kept only when the kernel's path is below the prefix"
     );
+    // Nothing else the host task opened (python's own modules and
+    // libraries, rejected by the heads before the trie) came through.
+    assert_eq!(
+        opened_paths(&events, host_cgroup.id, "/"),
+        expect_host,
+        "every other host open is dropped in the kernel"
+    );
     assert_eq!(
         opened_paths(&events, other_cgroup.id, &base),
         expect_other,

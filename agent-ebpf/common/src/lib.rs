@@ -451,3 +451,6 @@ unsafe impl aya::Pod for syscalls::SyscallSpec {}
 // SAFETY: as above.
 #[cfg(feature = "user")]
 unsafe impl aya::Pod for Settings {}
+// SAFETY: as above: `#[repr(C)]` u64s only.
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for syscalls::PathHeads {}

@@ -179,6 +179,81 @@ pub const PATH_PREFIX_BYTES: usize = 64;
 /// Entries of the `HOST_OPEN_PREFIXES` LPM trie.
 pub const MAX_PATH_PREFIXES: u32 = 1024;
 
+/// A cheap first test before the trie: one bit per (head length, head) of
+/// every prefix, where the head is its first `min(len, 8)` bytes. A path
+/// can start with a prefix only if the head of the same length of the path
+/// has its bit set, so a clear bit rejects the path without the trie walk;
+/// a set bit (a real head or a hash collision) asks the trie.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathHeads {
+    /// Bit `l` set: some prefix has a head of `l` bytes (1..=8).
+    pub lengths: u64,
+    pub bits: [u64; HEAD_WORDS],
+}
+
+/// Words of [`PathHeads::bits`] (4096 bits).
+pub const HEAD_WORDS: usize = 64;
+
+impl PathHeads {
+    pub const EMPTY: PathHeads = PathHeads {
+        lengths: 0,
+        bits: [0; HEAD_WORDS],
+    };
+
+    /// The bit of a head: `head` holds `len` bytes (1..=8) little-endian,
+    /// the rest zero.
+    #[inline(always)]
+    pub fn slot(head: u64, len: u32) -> (usize, u64) {
+        let h = (head.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(len))
+            .wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        let bit = (h >> 52) as usize; // 12 bits: 0..4096
+        ((bit / 64) % HEAD_WORDS, 1u64 << (bit % 64))
+    }
+
+    /// The first `len` (1..=8) bytes of `word` (little-endian), the rest
+    /// zeroed.
+    #[inline(always)]
+    pub fn head(word: u64, len: u32) -> u64 {
+        if len >= 8 {
+            word
+        } else {
+            word & ((1u64 << (8 * len)) - 1)
+        }
+    }
+
+    /// Add a prefix (non-empty bytes).
+    pub fn add(&mut self, prefix: &[u8]) {
+        let len = prefix.len().min(8);
+        if len == 0 {
+            return;
+        }
+        let mut word = [0u8; 8];
+        word[..len].copy_from_slice(&prefix[..len]);
+        let (i, bit) = PathHeads::slot(u64::from_le_bytes(word), len as u32);
+        self.bits[i] |= bit;
+        self.lengths |= 1 << len;
+    }
+
+    /// Could a path whose first 8 bytes are `word` (little-endian; bytes
+    /// past its end are ignored) and whose length is `path_len` start with
+    /// one of the prefixes?
+    #[inline(always)]
+    pub fn may_match(&self, word: u64, path_len: usize) -> bool {
+        let mut len = 1u32;
+        while len <= 8 {
+            if self.lengths & (1 << len) != 0 && path_len >= len as usize {
+                let (i, bit) = PathHeads::slot(PathHeads::head(word, len), len);
+                if self.bits[i] & bit != 0 {
+                    return true;
+                }
+            }
+            len += 1;
+        }
+        false
+    }
+}
+
 /// How the dispatcher treats one syscall number. All-zero: not captured.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -14,7 +14,10 @@ use aya_ebpf::{
         lpm_trie::{Key, LpmTrie},
     },
 };
-use kestrel_common::{STR_LEN, syscalls::PATH_PREFIX_BYTES};
+use kestrel_common::{
+    STR_LEN,
+    syscalls::{PATH_PREFIX_BYTES, PathHeads},
+};
 
 use super::{
     ReadError,
@@ -207,13 +210,15 @@ pub fn resolve(
 }
 
 /// Does `path`, relative to `root`, start with one of the prefixes in
-/// `prefixes` (an LPM trie keyed by path bytes)? Resolved in the scratch
-/// buffer only; nothing is copied out. A path the walk could not finish
-/// counts as a match (the caller keeps what it cannot judge).
+/// `prefixes` (an LPM trie keyed by path bytes; `heads` rejects most paths
+/// before it)? Resolved in the scratch buffer only; nothing is copied out.
+/// A path the walk could not finish counts as a match (the caller keeps
+/// what it cannot judge).
 #[inline(always)]
 pub fn starts_with_any(
     path: PathRef,
     root: PathRef,
+    heads: &PathHeads,
     prefixes: &LpmTrie<[u8; PATH_PREFIX_BYTES], u8>,
 ) -> Result<bool, ReadError> {
     let (scratch, pos, complete) = walk(path, root)?;
@@ -225,7 +230,21 @@ pub fn starts_with_any(
     if pos < 4 {
         return Ok(true);
     }
-    let len = (HALF - pos).min(PATH_PREFIX_BYTES);
+    let path_len = HALF - pos;
+    // SAFETY: `pos < HALF`: the 8 bytes are inside the scratch buffer
+    // (bytes past the path's end are masked off by `may_match`).
+    let word = unsafe {
+        let buf = (*scratch).buf.as_ptr();
+        if pos == HALF - 1 {
+            u64::from(b'/')
+        } else {
+            core::ptr::read_unaligned(buf.add(pos & (HALF - 1)).cast::<u64>())
+        }
+    };
+    if !heads.may_match(word, path_len) {
+        return Ok(false);
+    }
+    let len = path_len.min(PATH_PREFIX_BYTES);
     // The key is the 4-byte bit length followed by the path bytes, built in
     // place just before the path (the walk writes nothing below `pos`).
     let at = (pos - 4) & (HALF - 1);

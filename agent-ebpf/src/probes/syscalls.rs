@@ -30,8 +30,8 @@ use kestrel_common::{
     ADDR_LEN, FirstSyscallEvent, MAX_SYSCALLS, PROFILE_WORDS, STR_LEN, SyscallEvent, kind, loss,
     sys_flags,
     syscalls::{
-        AT_CWD, FD_FROM_RET, MAX_PATH_PREFIXES, NOT_A_PATH, PATH_PREFIX_BYTES, SyscallSpec,
-        spec_flags,
+        AT_CWD, FD_FROM_RET, MAX_PATH_PREFIXES, NOT_A_PATH, PATH_PREFIX_BYTES, PathHeads,
+        SyscallSpec, spec_flags,
     },
 };
 
@@ -71,6 +71,10 @@ static HOST_CGROUPS: HashMap<u64, u8> = HashMap::with_max_entries(HOST_CGROUP_EN
 #[map(name = "HOST_OPEN_PREFIXES")]
 static HOST_OPEN_PREFIXES: LpmTrie<[u8; PATH_PREFIX_BYTES], u8> =
     LpmTrie::with_max_entries(MAX_PATH_PREFIXES, 0);
+
+/// The heads of those prefixes, tested before the trie.
+#[map(name = "HOST_OPEN_HEADS")]
+static HOST_OPEN_HEADS: Array<PathHeads> = Array::with_max_entries(1, 0);
 
 /// What this CPU knows of the task that last made a syscall on it, keyed
 /// by the address of its saved user registers (fixed for a task's life, so
@@ -195,7 +199,10 @@ fn host_rules_want(fd: u64) -> bool {
     let (Ok(file), Ok(root)) = (task.file(fd), task.root()) else {
         return true;
     };
-    path::starts_with_any(file.path(), root, &HOST_OPEN_PREFIXES).unwrap_or(true)
+    let Some(heads) = HOST_OPEN_HEADS.get(0) else {
+        return true;
+    };
+    path::starts_with_any(file.path(), root, heads, &HOST_OPEN_PREFIXES).unwrap_or(true)
 }
 
 /// Set the current cgroup's bit for `nr`; on its first use send a small

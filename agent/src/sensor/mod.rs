@@ -225,30 +225,18 @@ impl Sensor {
             }
         });
         let old = self.host_open_prefixes.take().unwrap_or_default();
-        let map = self
-            .ebpf
-            .map_mut("HOST_OPEN_PREFIXES")
-            .ok_or(SensorError::MissingMap("HOST_OPEN_PREFIXES"))?;
         match prefixes {
             Some(new) => {
-                // Fill the trie before flagging the opens.
-                open_filter::replace(map, &old, new)?;
+                // Fill the filter before flagging the opens.
+                open_filter::replace(&mut self.ebpf, &old, new)?;
                 write_syscall_specs(&mut self.ebpf, &self.captured, &self.container_scoped, true)?;
                 self.host_open_prefixes = Some(new.to_vec());
             }
             None => {
-                // Unflag the opens before emptying the trie.
-                write_syscall_specs(
-                    &mut self.ebpf,
-                    &self.captured,
-                    &self.container_scoped,
-                    false,
-                )?;
-                let map = self
-                    .ebpf
-                    .map_mut("HOST_OPEN_PREFIXES")
-                    .ok_or(SensorError::MissingMap("HOST_OPEN_PREFIXES"))?;
-                open_filter::replace(map, &old, &[])?;
+                // Unflag the opens before emptying the filter.
+                let (captured, scoped) = (&self.captured, &self.container_scoped);
+                write_syscall_specs(&mut self.ebpf, captured, scoped, false)?;
+                open_filter::replace(&mut self.ebpf, &old, &[])?;
             }
         }
         Ok(())

@@ -4,11 +4,14 @@
 //! there and drops the open when no prefix matches (opens in containers
 //! are always kept; container rules see every path).
 
-use aya::maps::{
-    Map, MapData, MapError,
-    lpm_trie::{Key, LpmTrie},
+use aya::{
+    Ebpf,
+    maps::{
+        Array, MapData, MapError,
+        lpm_trie::{Key, LpmTrie},
+    },
 };
-use kestrel_common::syscalls::{MAX_PATH_PREFIXES, PATH_PREFIX_BYTES, handler};
+use kestrel_common::syscalls::{MAX_PATH_PREFIXES, PATH_PREFIX_BYTES, PathHeads, handler};
 
 use super::SensorError;
 
@@ -47,14 +50,40 @@ pub fn usable(prefixes: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Make the trie hold exactly `new`, which replaces `old`: new entries go
-/// in before stale ones come out, so a path both sets keep is never
+/// The head bits of `prefixes`.
+pub fn heads<'a>(prefixes: impl IntoIterator<Item = &'a String>) -> PathHeads {
+    let mut heads = PathHeads::EMPTY;
+    for p in prefixes {
+        heads.add(p.as_bytes());
+    }
+    heads
+}
+
+fn write_heads(ebpf: &mut Ebpf, heads: PathHeads) -> Result<(), SensorError> {
+    let err = |source: MapError| SensorError::Map {
+        name: "HOST_OPEN_HEADS",
+        source: Box::new(source),
+    };
+    let map = ebpf
+        .map_mut("HOST_OPEN_HEADS")
+        .ok_or(SensorError::MissingMap("HOST_OPEN_HEADS"))?;
+    let mut array = Array::<&mut MapData, PathHeads>::try_from(map).map_err(err)?;
+    array.set(0, heads, 0).map_err(err)
+}
+
+/// Make the kernel's filter hold exactly `new`, which replaces `old`. New
+/// entries go in before stale ones come out (heads of both sets, then the
+/// trie, then the heads of `new` alone), so a path both sets keep is never
 /// dropped in between.
-pub fn replace(map: &mut Map, old: &[String], new: &[String]) -> Result<(), SensorError> {
+pub fn replace(ebpf: &mut Ebpf, old: &[String], new: &[String]) -> Result<(), SensorError> {
+    write_heads(ebpf, heads(old.iter().chain(new)))?;
     let err = |source: MapError| SensorError::Map {
         name: "HOST_OPEN_PREFIXES",
         source: Box::new(source),
     };
+    let map = ebpf
+        .map_mut("HOST_OPEN_PREFIXES")
+        .ok_or(SensorError::MissingMap("HOST_OPEN_PREFIXES"))?;
     let mut trie = Trie::try_from(map).map_err(err)?;
     for prefix in new {
         trie.insert(&key(prefix), 1, 0).map_err(err)?;
@@ -69,7 +98,7 @@ pub fn replace(map: &mut Map, old: &[String], new: &[String]) -> Result<(), Sens
             }
         }
     }
-    Ok(())
+    write_heads(ebpf, heads(new))
 }
 
 #[cfg(test)]
@@ -86,6 +115,45 @@ mod tests {
         let k = key(&long);
         assert_eq!(k.prefix_len(), (PATH_PREFIX_BYTES * 8) as u32);
         assert_eq!(&k.data()[..], &long.as_bytes()[..PATH_PREFIX_BYTES]);
+    }
+
+    #[test]
+    fn heads_reject_paths_no_prefix_can_start_and_keep_those_one_can() {
+        let prefixes: Vec<String> = ["/etc/shadow", "/home/", "/var/log/", "/a"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let heads = heads(&prefixes);
+        let may = |path: &str| {
+            let mut word = [0u8; 8];
+            let n = path.len().min(8);
+            word[..n].copy_from_slice(&path.as_bytes()[..n]);
+            heads.may_match(u64::from_le_bytes(word), path.len())
+        };
+        // Every path a prefix starts must pass (no false negatives).
+        for path in [
+            "/etc/shadow",
+            "/etc/shadow-",
+            "/home/u/.ssh/id_rsa",
+            "/var/log/syslog",
+            "/a",
+            "/ab/c",
+        ] {
+            assert!(may(path), "{path}");
+        }
+        // Paths none can start: rejected here but for hash collisions, of
+        // which there are none among these.
+        for path in [
+            "/etc/hostname",
+            "/usr/lib/libc.so.6",
+            "/tmp/x",
+            "/",
+            "/proc/self/stat",
+            "/var/lib/x",
+        ] {
+            assert!(!may(path), "{path}");
+        }
+        assert_eq!(heads.lengths, (1 << 8) | (1 << 6) | (1 << 2));
     }
 
     #[test]
