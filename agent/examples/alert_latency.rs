@@ -1,7 +1,8 @@
 //! End-to-end alert latency under load: the real agent (`kestrel run`,
 //! embedded default rules) while this process makes ~N captured events per
-//! second (`open` of `/etc/hostname`, which the default host file rules
-//! need captured) and, every 10 ms, one alerting event (an `open` of
+//! second (`open` of a file of its own below `/var/log/`, a path the
+//! default host file rules test, so the kernel keeps those opens; opens of
+//! most other host paths never leave it) and, every 10 ms, one alerting event (an `open` of
 //! `/etc/shadow`: "Sensitive file opened for reading"). A gRPC subscriber
 //! on the unix socket times each alert from the syscall (the event's own
 //! kernel timestamp) to its receipt: kernel → ring → decode → enrich →
@@ -133,9 +134,17 @@ fn open_close(path: &std::ffi::CStr) {
     }
 }
 
+/// The file the load opens: below `/var/log/` (the "Log file truncated"
+/// rule's prefix), read-only, so every open is captured and none alerts.
+fn load_file() -> std::ffi::CString {
+    let path = format!("/var/log/kestrel-alert-latency-{}", std::process::id());
+    std::ffi::CString::new(path).expect("no NUL")
+}
+
 /// Make `rate` captured events per second until `stop`; count them.
 fn load(rate: u64, stop: Arc<AtomicBool>, done: Arc<AtomicU64>) {
-    let path = c"/etc/hostname";
+    let path = load_file();
+    let path = path.as_c_str();
     let per_ms = (rate / 1000).max(1);
     let start = Instant::now();
     let mut made = 0u64;
@@ -229,6 +238,19 @@ fn main() -> anyhow::Result<()> {
     let (_agent, socket) = start_agent(&args.kestrel, dir.path())?;
     let runtime = tokio::runtime::Runtime::new()?;
     let target = Target::Unix(socket);
+    let load_path = std::path::PathBuf::from(load_file().to_string_lossy().into_owned());
+    std::fs::write(&load_path, b"kestrel alert latency benchmark\n")
+        .with_context(|| format!("creating {}", load_path.display()))?;
+    let result = run_levels(&runtime, &target, &args);
+    let _ = std::fs::remove_file(&load_path);
+    result
+}
+
+fn run_levels(
+    runtime: &tokio::runtime::Runtime,
+    target: &Target,
+    args: &Args,
+) -> anyhow::Result<()> {
     println!(
         "alert latency, syscall → gRPC client, {} s per load level, one alert every {} ms\n",
         args.secs,
@@ -239,7 +261,7 @@ fn main() -> anyhow::Result<()> {
     );
     println!("|--:|--:|--:|--:|--:|--:|--:|");
     for &rate in &args.rates {
-        runtime.block_on(measure(&target, rate, args.secs))?;
+        runtime.block_on(measure(target, rate, args.secs))?;
     }
     Ok(())
 }

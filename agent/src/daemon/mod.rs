@@ -121,29 +121,10 @@ pub fn syscalls_rules_need(engine: &Engine) -> SyscallsNeeded {
         }
     }
     let mut out = SyscallsNeeded::default();
-    // Host opens: the union of what the rules that need them test.
-    let mut prefixes: Option<Vec<String>> = None;
-    for rule in engine.rules().filter(|r| r.enabled) {
-        if !rule.kinds.contains(Kind::Open) || rule.in_container {
-            continue;
-        }
-        match &rule.open_paths {
-            Some(paths) => prefixes
-                .get_or_insert_with(Vec::new)
-                .extend(paths.iter().cloned()),
-            None => {
-                prefixes = None;
-                break;
-            }
-        }
-    }
-    if let Some(p) = &mut prefixes {
-        p.sort();
-        p.dedup();
-        if p.is_empty() {
-            prefixes = None;
-        }
-    }
+    let prefixes = match engine.host_opens() {
+        crate::rules::HostOpens::Below(prefixes) => Some(prefixes),
+        _ => None,
+    };
     out.host_open_prefixes = prefixes;
     for (name, _) in kestrel_common::syscalls::NAMES {
         let kinds = needed
@@ -707,5 +688,31 @@ mod tests {
                 .replace("rule: r", "rule: c")
         );
         assert_eq!(needed_for(&two).host_open_prefixes, some(&["/etc/"]));
+    }
+
+    #[test]
+    fn rules_check_names_the_rules_that_make_every_host_open_captured() {
+        let macros = crate::rules::DEFAULT_RULES[0];
+        let text = format!(
+            "{}{}",
+            rule("k_open_read and fd.name startswith /etc/"),
+            rule("k_open_read and fd.name endswith .pem").replace("rule: r", "rule: pem reader")
+        );
+        let sources = [
+            crate::rules::RuleSource::new(macros.0, macros.1),
+            crate::rules::RuleSource::new("test.yaml", text),
+        ];
+        let loaded = crate::rules::load(&sources).expect("rules load");
+        assert_eq!(
+            loaded.engine.host_opens(),
+            crate::rules::HostOpens::Any {
+                because: vec!["pem reader".to_string()]
+            }
+        );
+        let summary = crate::rules::Summary::of(&loaded.engine, &sources).to_string();
+        assert!(
+            summary.contains("host opens captured: every path") && summary.contains("pem reader"),
+            "{summary}"
+        );
     }
 }

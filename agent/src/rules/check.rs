@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::eval::Engine;
+use super::eval::{Engine, HostOpens};
 use super::evttypes::{Kind, KindSet};
 use super::{Diagnostic, RuleSource};
 
@@ -31,6 +31,8 @@ pub struct Summary {
     pub never_match: Vec<String>,
     /// Field → enabled rules using it, for fields not captured yet.
     pub fields_not_captured: BTreeMap<String, Vec<String>>,
+    /// Which host opens the kernel keeps for these rules.
+    pub host_opens: Option<HostOpens>,
     /// Notes from loading (version requirements accepted, ...).
     pub notes: Vec<String>,
 }
@@ -43,6 +45,7 @@ impl Summary {
             macros: engine.macros,
             lists: engine.lists,
             notes: engine.notes.clone(),
+            host_opens: Some(engine.host_opens()),
             ..Summary::default()
         };
         let mut needed = KindSet::EMPTY;
@@ -105,6 +108,20 @@ impl fmt::Display for Summary {
             "event types needed, not yet captured: {}",
             later.join(", ")
         )?;
+        match &self.host_opens {
+            Some(HostOpens::Below(prefixes)) => writeln!(
+                f,
+                "host opens captured: only of paths below {} prefix(es) the host rules test ({})",
+                prefixes.len(),
+                prefixes.join(", ")
+            )?,
+            Some(HostOpens::Any { because }) => writeln!(
+                f,
+                "host opens captured: every path (costly on busy hosts), because these rules test no fd.name prefix: {}",
+                because.join(", ")
+            )?,
+            Some(HostOpens::None) | None => {}
+        }
         if !self.rules_for_every_event.is_empty() {
             writeln!(
                 f,

@@ -220,6 +220,18 @@ pub struct RuleInfo {
     pub uncaptured_fields: Vec<String>,
 }
 
+/// What the enabled rules need of host tasks' opens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostOpens {
+    /// No rule needs them.
+    None,
+    /// Only of files whose path starts with one of these (sorted).
+    Below(Vec<String>),
+    /// Every one: these rules test no path prefix.
+    Any { because: Vec<String> },
+}
+
 pub(crate) struct CompiledRule {
     pub info: RuleInfo,
     pub pred: Pred,
@@ -267,6 +279,34 @@ impl Engine {
     /// Every rule, enabled or not, in load order.
     pub fn rules(&self) -> impl ExactSizeIterator<Item = &RuleInfo> {
         self.rules.iter().map(|r| &r.info)
+    }
+
+    /// Which opens of host tasks the enabled rules need: the union of the
+    /// `fd.name` prefixes of the rules that need them, unless one of them
+    /// tests no prefix.
+    pub fn host_opens(&self) -> HostOpens {
+        let mut prefixes = Vec::new();
+        let mut any_path = Vec::new();
+        let mut needed = false;
+        for rule in self.rules().filter(|r| r.enabled) {
+            if !rule.kinds.contains(Kind::Open) || rule.in_container {
+                continue;
+            }
+            needed = true;
+            match &rule.open_paths {
+                Some(paths) => prefixes.extend(paths.iter().cloned()),
+                None => any_path.push(rule.name.clone()),
+            }
+        }
+        prefixes.sort();
+        prefixes.dedup();
+        if !any_path.is_empty() {
+            HostOpens::Any { because: any_path }
+        } else if !needed || prefixes.is_empty() {
+            HostOpens::None
+        } else {
+            HostOpens::Below(prefixes)
+        }
     }
 
     pub fn rule(&self, i: u32) -> Option<&RuleInfo> {

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use check::{CheckReport, Summary};
-pub use eval::{Engine, Match, RuleInfo, Scratch};
+pub use eval::{Engine, HostOpens, Match, RuleInfo, Scratch};
 
 /// A 1-based line and column in a rule file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
