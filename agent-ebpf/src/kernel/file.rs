@@ -198,7 +198,7 @@ impl Dentry {
 #[inline(always)]
 fn word(block: &[u64; 4], at: usize) -> u64 {
     let w = block[(at / 8) & 3];
-    if at % 8 == 0 { w } else { w >> 32 }
+    if at.is_multiple_of(8) { w } else { w >> 32 }
 }
 
 /// A `struct sock *`.
