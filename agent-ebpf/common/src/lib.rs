@@ -18,6 +18,12 @@ pub const MAX_ARGS: usize = 16;
 
 pub mod syscalls;
 
+/// The `imm` of the raw kfunc call instruction that stands for
+/// `bpf_rdonly_cast` in the eBPF object: userspace writes the kfunc's BTF
+/// id there before loading (or replaces the call with `r0 = 0` when the
+/// kernel lacks it). The whole instruction, little-endian.
+pub const RDONLY_CAST_CALL: [u8; 8] = [0x85, 0x20, 0x00, 0x00, 0x01, 0x00, 0xad, 0x7e];
+
 /// Bytes of each string a syscall record carries (paths, names).
 pub const STR_LEN: usize = 256;
 /// Bytes of a socket address copied from user memory.
@@ -357,6 +363,9 @@ pub struct Offsets {
     pub files_fdt: u32,
     pub fdt_fd: u32,
     pub fdt_max_fds: u32,
+    /// BTF id of `struct file`, for `bpf_rdonly_cast` (0: the kernel lacks
+    /// the kfunc; the typed path walk is off).
+    pub btf_id_file: u32,
     pub file_f_path: u32,
     pub file_f_inode: u32,
     pub file_private_data: u32,
@@ -365,6 +374,9 @@ pub struct Offsets {
     pub dentry_parent: u32,
     pub dentry_name: u32,
     pub dentry_inode: u32,
+    /// The inline name storage (`d_shortname`, older `d_iname`); 0: none
+    /// (the typed path walk is off).
+    pub dentry_inline_name: u32,
     pub qstr_name: u32,
     pub qstr_len: u32,
     pub vfsmount_mnt_root: u32,

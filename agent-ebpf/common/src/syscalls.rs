@@ -222,6 +222,23 @@ impl PathHeads {
         }
     }
 
+    /// Put a path component in front of a path whose first 8 bytes are
+    /// `word` (little-endian) and whose length is `len`: `name_head` holds
+    /// the component's first bytes (any beyond `name_len` are ignored).
+    /// Returns the longer path's first 8 bytes and length. A path is built
+    /// this way from its last component up, as a dentry walk meets them.
+    #[inline(always)]
+    pub fn prepend(word: u64, len: usize, name_head: u64, name_len: u32) -> (u64, usize) {
+        let piece = u64::from(b'/') | (PathHeads::head(name_head, name_len.min(7)) << 8);
+        let piece_len = 1 + name_len as usize;
+        let word = if piece_len >= 8 {
+            piece
+        } else {
+            piece | (word << (8 * piece_len))
+        };
+        (word, len + piece_len)
+    }
+
     /// Add a prefix (non-empty bytes).
     pub fn add(&mut self, prefix: &[u8]) {
         let len = prefix.len().min(8);
@@ -470,5 +487,67 @@ pub const fn native_table() -> &'static [(u32, u16)] {
         AARCH64
     } else {
         X86_64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec::Vec;
+
+    use super::PathHeads;
+
+    fn word_of(bytes: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        let n = bytes.len().min(8);
+        w[..n].copy_from_slice(&bytes[..n]);
+        u64::from_le_bytes(w)
+    }
+
+    /// Build a path's head the way the typed dentry walk does: last
+    /// component first, names padded with garbage past their length.
+    fn built(components: &[&str]) -> (u64, usize) {
+        let (mut word, mut len) = (0, 0);
+        for c in components.iter().rev() {
+            let mut padded = c.as_bytes().to_vec();
+            padded.extend_from_slice(b"\xffGARBAGE");
+            (word, len) = PathHeads::prepend(word, len, word_of(&padded), c.len() as u32);
+        }
+        (word, len)
+    }
+
+    #[test]
+    fn prepending_components_gives_the_paths_first_eight_bytes_and_length() {
+        for path in [
+            "/etc/hostname",
+            "/a/b/c",
+            "/home/user/.ssh/id_rsa",
+            "/x",
+            "/abcdefghijkl/m",
+            "/ab/cdefg",
+        ] {
+            let components: Vec<&str> = path[1..].split('/').collect();
+            let (word, len) = built(&components);
+            assert_eq!(word, word_of(path.as_bytes()), "{path}");
+            assert_eq!(len, path.len(), "{path}");
+        }
+    }
+
+    #[test]
+    fn heads_match_built_paths_below_a_prefix_and_not_others() {
+        let mut heads = PathHeads::EMPTY;
+        for p in ["/etc/shadow", "/home/", "/a"] {
+            heads.add(p.as_bytes());
+        }
+        let may = |components: &[&str]| {
+            let (word, len) = built(components);
+            heads.may_match(word, len)
+        };
+        assert!(may(&["etc", "shadow"]));
+        assert!(may(&["home", "u", ".ssh", "id_rsa"]));
+        assert!(may(&["a"]));
+        assert!(!may(&["etc", "hostname"]));
+        assert!(!may(&["usr", "lib", "libc.so.6"]));
+        assert!(!may(&["tmp"]));
     }
 }

@@ -47,6 +47,12 @@ impl File {
         File(ptr)
     }
 
+    /// The `struct file *` as an address.
+    #[inline(always)]
+    pub fn addr(&self) -> u64 {
+        self.0 as u64
+    }
+
     #[inline(always)]
     pub fn path(&self) -> PathRef {
         PathRef::at(self.0, offset!(file_f_path))

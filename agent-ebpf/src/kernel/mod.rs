@@ -32,3 +32,30 @@ pub fn read_ptr(base: *const u8, off: usize) -> Result<*const u8, ReadError> {
         Ok(ptr)
     }
 }
+
+/// `bpf_rdonly_cast(addr, btf_id)`: the kfunc that makes a kernel address
+/// a read-only BTF-typed pointer (the verifier turns the call into a plain
+/// move), so fields behind it are read with typed loads, not helper calls.
+/// aya cannot emit kfunc calls: this is the raw call instruction
+/// (`kestrel_common::RDONLY_CAST_CALL`) whose id userspace patches in
+/// before loading. `btf_id` must be a constant to the verifier (a frozen
+/// load-time global).
+#[inline(always)]
+pub fn rdonly_cast(addr: u64, btf_id: u32) -> *const u8 {
+    let out: u64;
+    // SAFETY: a kfunc call: arguments in r1/r2, result in r0, r1-r5
+    // clobbered as by any call; no memory is touched.
+    unsafe {
+        core::arch::asm!(
+            ".quad 0x7ead000100002085",
+            inlateout("r1") addr => _,
+            inlateout("r2") u64::from(btf_id) => _,
+            lateout("r0") out,
+            lateout("r3") _,
+            lateout("r4") _,
+            lateout("r5") _,
+            options(nostack),
+        );
+    }
+    out as *const u8
+}

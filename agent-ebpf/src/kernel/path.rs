@@ -7,7 +7,7 @@
 //! resolve several paths (exec: exe and cwd) far below its limits.
 
 use aya_ebpf::{
-    helpers::generated::{bpf_loop, bpf_probe_read_kernel},
+    helpers::generated::{bpf_get_current_task_btf, bpf_loop, bpf_probe_read_kernel},
     macros::map,
     maps::{
         PerCpuArray,
@@ -23,7 +23,8 @@ use super::{
     ReadError,
     file::{Dentry, PathRef},
     offsets::offset,
-    read, read_ptr,
+    rdonly_cast, read, read_ptr,
+    task::{TypedTask, btf_load},
 };
 
 /// Half of the scratch buffer: names are written backwards ending here, so
@@ -259,4 +260,75 @@ pub fn starts_with_any(
         let key = &*buf.add(at).cast::<Key<[u8; PATH_PREFIX_BYTES]>>();
         Ok(prefixes.get(key).is_some())
     }
+}
+
+/// Path components the typed walk follows at most.
+const TYPED_DEPTH: usize = 8;
+
+/// Can the current task's file `fd` be ruled out by `heads` alone, with
+/// one helper read (the fd slot) and BTF-typed loads for the rest (~1 ns
+/// each)? For files on the task's root mount whose path has at most
+/// `TYPED_DEPTH` components, each with its name stored inline in the
+/// dentry: the walk builds the path's first 8 bytes and its length.
+/// Anything else answers false (not ruled out): the caller then resolves
+/// the path the slow way.
+#[inline(always)]
+pub fn typed_reject(fd: u64, heads: &PathHeads) -> bool {
+    let inline_name = offset!(dentry_inline_name);
+    let btf_id_file = offset!(btf_id_file) as u32;
+    if inline_name == 0 || btf_id_file == 0 {
+        return false;
+    }
+    let Ok(file) = TypedTask::current().file(fd) else {
+        return false;
+    };
+    let file = rdonly_cast(file.addr(), btf_id_file);
+    // SAFETY: the helper has no preconditions.
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    let f_path = offset!(file_f_path);
+    let mnt: *const u8 = btf_load(file, f_path + offset!(path_mnt));
+    let mut dentry: *const u8 = btf_load(file, f_path + offset!(path_dentry));
+    let fs: *const u8 = btf_load(task, offset!(task_fs));
+    let root = offset!(fs_root);
+    let root_mnt: u64 = btf_load(fs, root + offset!(path_mnt));
+    let root_dentry: u64 = btf_load(fs, root + offset!(path_dentry));
+    if file.is_null() || mnt.is_null() || mnt as u64 != root_mnt {
+        return false; // another mount: crossing it needs `struct mount`
+    }
+    let mnt_root: u64 = btf_load(mnt, offset!(vfsmount_mnt_root));
+    let name_ptr = offset!(dentry_name) + offset!(qstr_name);
+    let name_len = offset!(dentry_name) + offset!(qstr_len);
+    // The path is built from its end: each component is put in front.
+    let mut word = 0u64;
+    let mut len = 0usize;
+    let mut done = false;
+    for _ in 0..TYPED_DEPTH {
+        if dentry as u64 == root_dentry {
+            done = true;
+            break;
+        }
+        if dentry as u64 == mnt_root {
+            return false; // above the task's root on this mount
+        }
+        let parent: *const u8 = btf_load(dentry, offset!(dentry_parent));
+        let name: u64 = btf_load(dentry, name_ptr);
+        let n: u32 = btf_load(dentry, name_len);
+        if parent.is_null() || parent == dentry || n == 0 {
+            return false;
+        }
+        if name != dentry.wrapping_add(inline_name) as u64 {
+            return false; // a long name, stored elsewhere
+        }
+        let head: u64 = btf_load(dentry, inline_name);
+        (word, len) = PathHeads::prepend(word, len, head, n);
+        dentry = parent;
+    }
+    if !done {
+        return false;
+    }
+    if len == 0 {
+        word = u64::from(b'/');
+        len = 1;
+    }
+    !heads.may_match(word, len)
 }

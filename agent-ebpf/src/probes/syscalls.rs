@@ -195,11 +195,14 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> i32 {
 /// `fd.name` shows it); whatever cannot be resolved is kept.
 #[inline(always)]
 fn host_rules_want(fd: u64) -> bool {
-    let task = TypedTask::current();
-    let (Ok(file), Ok(root)) = (task.file(fd), task.root()) else {
+    let Some(heads) = HOST_OPEN_HEADS.get(0) else {
         return true;
     };
-    let Some(heads) = HOST_OPEN_HEADS.get(0) else {
+    if path::typed_reject(fd, heads) {
+        return false;
+    }
+    let task = TypedTask::current();
+    let (Ok(file), Ok(root)) = (task.file(fd), task.root()) else {
         return true;
     };
     path::starts_with_any(file.path(), root, heads, &HOST_OPEN_PREFIXES).unwrap_or(true)

@@ -434,6 +434,27 @@ impl Btf {
         })
     }
 
+    /// Type id of the function (`FUNC`) named `name`, e.g. a kfunc.
+    pub fn func_id(&self, name: &str) -> Option<u32> {
+        self.types
+            .iter()
+            .position(|t| t.kind() == KIND_FUNC && self.type_name(t) == Some(name.as_bytes()))
+            .and_then(|i| u32::try_from(i + 1).ok())
+    }
+
+    /// Type id of the struct named `name`.
+    pub fn struct_id(&self, name: &str) -> Option<u32> {
+        let &(id, _) = self.names.get(name)?;
+        let t = self.types.get(id.checked_sub(1)? as usize)?;
+        (t.kind() == KIND_STRUCT).then_some(id)
+    }
+
+    fn type_name(&self, t: &RawType) -> Option<&[u8]> {
+        let at = t.data.checked_sub(TYPE_HEADER_LEN)?;
+        let off = u32::from_le_bytes(self.data.get(at..at + 4)?.try_into().ok()?);
+        str_at_in(&self.data, self.str_start, self.str_end, off)
+    }
+
     /// Number of types in the blob, not counting the implicit `void` (id 0).
     pub fn type_count(&self) -> usize {
         self.types.len()

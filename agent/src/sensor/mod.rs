@@ -5,6 +5,7 @@
 //! Dropping a [`Sensor`] detaches every program and frees its maps.
 
 pub mod btf;
+mod kfunc;
 mod loss;
 mod offsets;
 mod open_filter;
@@ -154,11 +155,13 @@ impl Sensor {
             exit_group_nr: syscall_table::exit_numbers().1,
         };
 
+        let (object, kfunc_calls) = kfunc::resolve(EBPF_OBJECT, &kernel_btf);
+        tracing::debug!(kfunc_calls, "kfunc calls resolved against kernel BTF");
         let mut ebpf = EbpfLoader::new()
             .override_global("OFFSETS", &offsets, true)
             .override_global("SETTINGS", &settings, true)
             .map_max_entries("EVENTS", config.ring_bytes)
-            .load(EBPF_OBJECT)
+            .load(object.bytes())
             .map_err(Box::new)?;
 
         let capture = if config.syscalls {
@@ -357,11 +360,12 @@ impl EmptyProbe {
         raise_memlock_limit();
         let kernel_btf = btf::Btf::from_sys_fs().map_err(Box::new)?;
         let (offsets, _) = resolve_offsets(&kernel_btf)?;
+        let (object, _) = kfunc::resolve(EBPF_OBJECT, &kernel_btf);
         let mut ebpf = EbpfLoader::new()
             .override_global("OFFSETS", &offsets, true)
             .override_global("SETTINGS", &Settings::DEFAULT, true)
             .map_max_entries("EVENTS", 4096)
-            .load(EBPF_OBJECT)
+            .load(object.bytes())
             .map_err(Box::new)?;
         let btf = Btf::from_sys_fs().map_err(Box::new)?;
         attach_btf(&mut ebpf, "empty_sys_enter", "sys_enter", &btf)?;

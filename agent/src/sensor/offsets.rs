@@ -168,6 +168,10 @@ pub fn resolve_offsets(btf: &Btf) -> Result<(Offsets, MissingOptional), Box<Offs
         files_fdt: r.get("files_struct", "fdt")?,
         fdt_fd: r.get("fdtable", "fd")?,
         fdt_max_fds: r.get("fdtable", "max_fds")?,
+        btf_id_file: match btf.func_id("bpf_rdonly_cast") {
+            Some(_) => btf.struct_id("file").unwrap_or(0),
+            None => 0,
+        },
         file_f_path: r.get("file", "f_path")?,
         file_f_inode: r.get("file", "f_inode")?,
         file_private_data: r.get("file", "private_data")?,
@@ -176,6 +180,11 @@ pub fn resolve_offsets(btf: &Btf) -> Result<(Offsets, MissingOptional), Box<Offs
         dentry_parent: r.get("dentry", "d_parent")?,
         dentry_name: r.get("dentry", "d_name")?,
         dentry_inode: r.get("dentry", "d_inode")?,
+        dentry_inline_name: r.optional(
+            "dentry",
+            &["d_shortname", "d_iname"],
+            "typed path walk for the host-open filter",
+        ),
         qstr_name: r.get("qstr", "name")?,
         qstr_len: r.get("qstr", "len")?,
         vfsmount_mnt_root: r.get("vfsmount", "mnt_root")?,
