@@ -301,12 +301,7 @@ if pid == 0:
     os._exit(0)
 os.waitpid(pid, 0)
 "#;
-    let child = cgroup
-        .command("python3")
-        .args(["-c", script])
-        .spawn()
-        .expect("python3");
-    wait_ok(child, "privilege script");
+    cgroup.run_python(script, &[], "privilege script");
     let events = sensor.wait_for("unshare", |events| {
         syscalls(events, cgroup.id)
             .iter()
@@ -359,12 +354,7 @@ fd = os.memfd_create("fileless")
 os.write(fd, open("/bin/true", "rb").read())
 os.execv(f"/proc/self/fd/{fd}", ["fileless-true"])
 "#;
-    let child = cgroup
-        .command("python3")
-        .args(["-c", script])
-        .spawn()
-        .expect("python3");
-    wait_ok(child, "memfd exec");
+    cgroup.run_python(script, &[], "memfd exec");
     let events = sensor.wait_for("exec of the memfd", |events| {
         events.iter().any(|e| {
             e.header.cgroup_id == cgroup.id
@@ -599,12 +589,7 @@ os.mkdir("made", dir_fd=d)
 open("x", "w").close()
 os.rename("x", "moved", src_dir_fd=None, dst_dir_fd=d)
 "#;
-    let child = cgroup
-        .command("python3")
-        .args(["-c", script, &base])
-        .spawn()
-        .expect("python3");
-    wait_ok(child, "python3");
+    cgroup.run_python(script, &[&base], "python3");
     let events = sensor.wait_for("the rename", |events| {
         syscalls(events, cgroup.id)
             .iter()
@@ -727,12 +712,7 @@ os.close(os.open("../watched/deeper/key", os.O_RDONLY))
 os.close(os.open("file", os.O_RDONLY))
 "#;
     for cgroup in [&host_cgroup, &other_cgroup] {
-        let child = cgroup
-            .command("python3")
-            .args(["-c", script, &base])
-            .spawn()
-            .expect("python3");
-        wait_ok(child, "python3");
+        cgroup.run_python(script, &[&base], "python3");
     }
     let watched = |name: &str| format!("{base}/watched/{name}");
     let mut expect_host = vec![
@@ -779,12 +759,7 @@ os.close(os.open("file", os.O_RDONLY))
         .set_host_open_prefixes(None)
         .expect("filter off");
     assert_eq!(sensor.sensor.host_open_prefixes(), None);
-    let child = host_cgroup
-        .command("python3")
-        .args(["-c", script, &base])
-        .spawn()
-        .expect("python3");
-    wait_ok(child, "python3");
+    host_cgroup.run_python(script, &[&base], "python3");
     sensor.wait_for("the host task's unfiltered opens", |events| {
         opened_paths(events, host_cgroup.id, &base).len() >= expect_host.len() + expect_other.len()
     });

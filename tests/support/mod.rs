@@ -67,6 +67,19 @@ impl TestCgroup {
         TestCgroup { path, id }
     }
 
+    /// Run `python3 -c script args...` in this cgroup and wait for it to
+    /// succeed (`what` names it in the failure).
+    pub fn run_python(&self, script: &str, args: &[&str], what: &str) {
+        let child = self
+            .command("python3")
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .spawn()
+            .expect("python3");
+        wait_ok(child, what);
+    }
+
     /// A command whose child joins this cgroup before it execs.
     pub fn command(&self, program: &str) -> Command {
         use std::os::fd::{AsRawFd as _, OwnedFd};
