@@ -21,6 +21,15 @@
 //! * `exec`: `/bin/true` spawned (std `Command`) from two threads;
 //! * `redis`: `redis-benchmark -t get,set -P 1 -c 50` against a
 //!   `redis-server` on 127.0.0.1 (skipped when redis is not installed).
+//!
+//! Every measurement runs in a fresh process (this binary again, with the
+//! hidden `--measure KEY`), started a settling pause after the last detach.
+//! The process that attaches and detaches programs must not measure: a task
+//! that exists when a syscall-tracepoint program is detached anywhere on the
+//! machine pays more per syscall afterwards while a program sits on
+//! `sys_exit` (getppid −6 %, with the agent or an empty `sys_exit` program;
+//! not with one on `sys_enter`; see docs/benchmarks.md). Measuring in this
+//! long-lived process charged that to whichever mode ran after a detach.
 
 mod support;
 
@@ -41,7 +50,7 @@ use std::{
 };
 
 use anyhow::{Context as _, bail};
-use kestrel::sensor::EmptyProbe;
+use kestrel::sensor::{EmptyHook, EmptyProbe};
 
 /// Time the agent may take to attach everything and log `ready`.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -50,6 +59,10 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause after a workload before the agent's CPU is read, so the records
 /// still in the ring are read and written (their cost is the workload's).
 const DRAIN: Duration = Duration::from_millis(300);
+/// Pause after a program is detached (empty probe dropped, agent stopped)
+/// before the next measuring process starts, so that it starts after
+/// whatever the detach leaves behind in the kernel (see the module comment).
+const SETTLE: Duration = Duration::from_millis(1000);
 /// Agent configuration of the `open-close-no-openat` variant: capture only
 /// `execve` and `connect`, not the syscalls the loaded rules need (which
 /// include `openat`).
@@ -189,6 +202,10 @@ fn parse_args() -> anyhow::Result<Args> {
 }
 
 fn main() -> anyhow::Result<()> {
+    if let Some(measured) = measure_mode()? {
+        println!("ops={measured}");
+        return Ok(());
+    }
     let args = parse_args()?;
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -234,6 +251,53 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--measure KEY --secs S` (the child the benchmark starts for each
+/// measurement): run the workload once in this fresh process; ops/s.
+fn measure_mode() -> anyhow::Result<Option<f64>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [flag, key, secs_flag, secs] = args.as_slice() else {
+        return Ok(None);
+    };
+    if flag != "--measure" || secs_flag != "--secs" {
+        return Ok(None);
+    }
+    let workload = WORKLOADS
+        .iter()
+        .copied()
+        .find(|w| w.key() == key && *w != Workload::Redis)
+        .with_context(|| format!("--measure: no in-process workload `{key}`"))?;
+    let secs: f64 = secs.parse().context("--secs")?;
+    let mut ctx = Ctx { secs, redis: None };
+    run_workload(workload, &mut ctx).map(Some)
+}
+
+/// Run `workload` once in a fresh process (redis-benchmark is one already);
+/// ops/s.
+fn measure(workload: Workload, ctx: &mut Ctx) -> anyhow::Result<f64> {
+    if workload == Workload::Redis {
+        return run_workload(workload, ctx);
+    }
+    let exe = std::env::current_exe().context("this benchmark's path")?;
+    let out = command(&exe)
+        .args(["--measure", workload.key(), "--secs", &ctx.secs.to_string()])
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {} --measure", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "measuring {} failed ({}): {stdout}",
+            workload.key(),
+            out.status
+        );
+    }
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ops="))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("no `ops=` in the measuring process's output: {stdout}"))
+}
+
 /// Say what is measured on what.
 fn print_machine(args: &Args) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -265,7 +329,7 @@ fn print_machine(args: &Args) {
     }
     println!(
         "  {} s per measurement; {} rounds of without / empty probe / kestrel per workload \
-         (order reversed every other round); medians reported",
+         (order reversed every other round), each in a fresh process; medians reported",
         args.secs, args.pairs
     );
 }
@@ -329,11 +393,13 @@ fn bench_workload(workload: Workload, args: &Args, ctx: &mut Ctx) -> anyhow::Res
         let mut ops = HashMap::new();
         for mode in order {
             let result = match mode {
-                Mode::Without => run_workload(workload, ctx)?,
+                Mode::Without => measure(workload, ctx)?,
                 Mode::Empty => {
-                    let probe = EmptyProbe::attach().context("attaching the empty probe")?;
-                    let result = run_workload(workload, ctx);
+                    let probe = EmptyProbe::attach(EmptyHook::SysEnter)
+                        .context("attaching the empty probe")?;
+                    let result = measure(workload, ctx);
                     drop(probe);
+                    std::thread::sleep(SETTLE);
                     result?
                 }
                 Mode::Kestrel => {
@@ -343,11 +409,12 @@ fn bench_workload(workload: Workload, args: &Args, ctx: &mut Ctx) -> anyhow::Res
                     };
                     let agent = Agent::start(&args.kestrel, config)?;
                     let cpu_before = agent.cpu_secs()?;
-                    let result = run_workload(workload, ctx);
+                    let result = measure(workload, ctx);
                     std::thread::sleep(DRAIN);
                     let cpu = agent.cpu_secs()? - cpu_before;
                     let peak_kib = agent.peak_rss_kib()?;
                     let report = agent.stop()?;
+                    std::thread::sleep(SETTLE);
                     let ops = result?;
                     agents.push(AgentRun {
                         cpu,

@@ -346,14 +346,22 @@ impl Sensor {
     }
 }
 
-/// Only the no-op `sys_enter` program, attached: the floor every syscall
-/// hook pays, for benchmarks. Dropping it detaches the program.
+/// Only a no-op program on a syscall tracepoint, attached: the floor every
+/// syscall hook pays, for benchmarks. Dropping it detaches the program.
 pub struct EmptyProbe {
     _ebpf: Ebpf,
 }
 
+/// Where the empty probe hooks: `sys_enter` is the floor the sensor issue
+/// measures against; `sys_exit` is the agent's own hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmptyHook {
+    SysEnter,
+    SysExit,
+}
+
 impl EmptyProbe {
-    pub fn attach() -> Result<EmptyProbe, SensorError> {
+    pub fn attach(hook: EmptyHook) -> Result<EmptyProbe, SensorError> {
         if EBPF_OBJECT.is_empty() {
             return Err(SensorError::NoObject);
         }
@@ -368,7 +376,11 @@ impl EmptyProbe {
             .load(object.bytes())
             .map_err(Box::new)?;
         let btf = Btf::from_sys_fs().map_err(Box::new)?;
-        attach_btf(&mut ebpf, "empty_sys_enter", "sys_enter", &btf)?;
+        let (program, tracepoint) = match hook {
+            EmptyHook::SysEnter => ("empty_sys_enter", "sys_enter"),
+            EmptyHook::SysExit => ("empty_sys_exit", "sys_exit"),
+        };
+        attach_btf(&mut ebpf, program, tracepoint, &btf)?;
         Ok(EmptyProbe { _ebpf: ebpf })
     }
 }
