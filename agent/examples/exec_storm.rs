@@ -24,7 +24,8 @@ fn main() -> anyhow::Result<()> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(10_000);
-    let mut sensor = Sensor::start(&SensorConfig::default())?;
+    let config = SensorConfig::default();
+    let mut sensor = Sensor::start(&config)?;
     let ring = sensor.take_ring()?;
     let loss = sensor.loss_reader()?;
     let trues = Arc::new(AtomicU64::new(0));
@@ -44,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         ring,
         HotPath::new(Decoder::from_clocks(), sink, stats.clone()),
         stop_rx,
+        Duration::from_millis(u64::from(config.poll_ms)),
     )?;
 
     let cpu_before = agent_cpu_secs();

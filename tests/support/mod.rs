@@ -146,7 +146,8 @@ impl LiveSensor {
         let stats = Arc::new(PipelineStats::default());
         let (stop, stop_rx) = watch::channel(false);
         let hot = HotPath::new(Decoder::from_clocks(), sink, stats.clone());
-        let thread = pipeline::spawn(ring, hot, stop_rx).expect("hot path");
+        let poll = std::time::Duration::from_millis(u64::from(config.poll_ms));
+        let thread = pipeline::spawn(ring, hot, stop_rx, poll).expect("hot path");
         LiveSensor {
             events,
             stop,

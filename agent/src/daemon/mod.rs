@@ -401,7 +401,8 @@ async fn run_async(mut config: Config) -> anyhow::Result<()> {
     drop(queue);
     let (stop_tx, stop_rx) = watch::channel(false);
     let hot = HotPath::with_stages(Decoder::from_clocks(), events_out, stats.clone(), stages);
-    let hot_thread = pipeline::spawn(ring, hot, stop_rx).context("starting the hot path")?;
+    let poll = Duration::from_millis(u64::from(config.sensor.poll_ms));
+    let hot_thread = pipeline::spawn(ring, hot, stop_rx, poll).context("starting the hot path")?;
 
     let programs = sensor.programs().to_vec();
     let names: Vec<_> = programs.iter().map(|p| p.attach.as_str()).collect();

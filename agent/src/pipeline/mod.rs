@@ -312,17 +312,16 @@ fn now_unix_ns() -> u64 {
 /// How often the hot path does its periodic work when idle.
 const TICK: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// How often the hot path reads the ring without being woken: the kernel
+/// Run the hot path on its own thread until `shutdown` turns true; then
+/// drain what the kernel already wrote and return. Besides reading when
+/// woken, it reads the ring every `poll` (`sensor.poll_ms`): the kernel
 /// submits quietly below `sensor.wakeup_bytes`, so this bounds the delay of
 /// a trickle of records.
-const POLL: std::time::Duration = std::time::Duration::from_millis(4);
-
-/// Run the hot path on its own thread until `shutdown` turns true; then
-/// drain what the kernel already wrote and return.
 pub fn spawn<S: EventSink>(
     ring: EventRing,
     mut hot: HotPath<S>,
     mut shutdown: watch::Receiver<bool>,
+    poll: std::time::Duration,
 ) -> std::io::Result<JoinHandle<()>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -341,7 +340,7 @@ pub fn spawn<S: EventSink>(
                 };
                 let mut ticker = tokio::time::interval(TICK);
                 ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                let mut poll = tokio::time::interval(POLL);
+                let mut poll = tokio::time::interval(poll);
                 poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tokio::select! {
