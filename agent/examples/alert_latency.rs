@@ -10,7 +10,8 @@
 //! Figures, never assertions. Needs root.
 //!
 //! Run: `cargo build --release --package kestrel && cargo run --release
-//! --example alert_latency [-- --kestrel PATH --secs S --rates 10000,50000,100000]`.
+//! --example alert_latency [-- --kestrel PATH --secs S --rates 10000,50000,100000 --poll-ms MS]`
+//! (`--poll-ms`: the agent's `sensor.poll_ms`, default its own 4).
 
 mod support;
 
@@ -40,18 +41,22 @@ struct Args {
     kestrel: PathBuf,
     secs: u64,
     rates: Vec<u64>,
+    /// `sensor.poll_ms` for the agent (None: its default).
+    poll_ms: Option<u32>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut kestrel = None;
     let mut secs = 5;
     let mut rates = vec![10_000, 50_000, 100_000];
+    let mut poll_ms = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--kestrel" => kestrel = Some(PathBuf::from(value()?)),
             "--secs" => secs = value()?.parse().context("--secs")?,
+            "--poll-ms" => poll_ms = Some(value()?.parse().context("--poll-ms")?),
             "--rates" => {
                 rates = value()?
                     .split(',')
@@ -59,7 +64,7 @@ fn parse_args() -> anyhow::Result<Args> {
                     .collect::<anyhow::Result<_>>()?
             }
             other => bail!(
-                "unknown argument `{other}`; usage: alert_latency [--kestrel PATH] [--secs S] [--rates R1,R2]"
+                "unknown argument `{other}`; usage: alert_latency [--kestrel PATH] [--secs S] [--rates R1,R2] [--poll-ms MS]"
             ),
         }
     }
@@ -68,6 +73,7 @@ fn parse_args() -> anyhow::Result<Args> {
         kestrel,
         secs,
         rates,
+        poll_ms,
     })
 }
 
@@ -82,13 +88,18 @@ impl Drop for Agent {
     }
 }
 
-fn start_agent(kestrel: &Path, dir: &Path) -> anyhow::Result<(Agent, PathBuf)> {
+fn start_agent(
+    kestrel: &Path,
+    dir: &Path,
+    poll_ms: Option<u32>,
+) -> anyhow::Result<(Agent, PathBuf)> {
     let socket = dir.join("api.sock");
     let config = dir.join("kestrel.toml");
+    let sensor = poll_ms.map_or(String::new(), |ms| format!("\n[sensor]\npoll_ms = {ms}\n"));
     std::fs::write(
         &config,
         format!(
-            "[alerts]\nlog_dir = {:?}\ndedup_window_secs = 0\n\n[api]\nsocket = {:?}\n",
+            "[alerts]\nlog_dir = {:?}\ndedup_window_secs = 0\n\n[api]\nsocket = {:?}\n{sensor}",
             dir.join("alerts"),
             socket
         ),
@@ -235,7 +246,7 @@ async fn measure(target: &Target, rate: u64, secs: u64) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let dir = tempfile::tempdir()?;
-    let (_agent, socket) = start_agent(&args.kestrel, dir.path())?;
+    let (_agent, socket) = start_agent(&args.kestrel, dir.path(), args.poll_ms)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let target = Target::Unix(socket);
     let load_path = std::path::PathBuf::from(load_file().to_string_lossy().into_owned());
