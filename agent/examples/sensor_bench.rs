@@ -12,6 +12,9 @@
 //!
 //! Workloads (each for `--secs` seconds, one thread unless said):
 //! * `getppid`: `syscall(SYS_getppid)` in a tight loop;
+//! * `getppid-after-detach`: the same in a process started before another
+//!   empty probe is attached and detached (what every task that outlives an
+//!   agent restart, or another tool's detach, pays; see below);
 //! * `open-close`: `open("/etc/hostname", O_RDONLY)` + `close`;
 //! * `open-close-no-openat`: the same, the agent configured to capture only
 //!   `execve` and `connect` instead of what the rules need (the in-kernel
@@ -72,6 +75,7 @@ const NO_OPENAT_CONFIG: &str = "[sensor]\ncapture = [\"execve\", \"connect\"]\n\
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Workload {
     Getppid,
+    GetppidAfterDetach,
     OpenClose,
     OpenCloseNoOpenat,
     Tcp,
@@ -81,6 +85,7 @@ enum Workload {
 
 const WORKLOADS: &[Workload] = &[
     Workload::Getppid,
+    Workload::GetppidAfterDetach,
     Workload::OpenClose,
     Workload::OpenCloseNoOpenat,
     Workload::Tcp,
@@ -103,6 +108,7 @@ impl Workload {
     fn key(self) -> &'static str {
         match self {
             Workload::Getppid => "getppid",
+            Workload::GetppidAfterDetach => "getppid-after-detach",
             Workload::OpenClose => "open-close",
             Workload::OpenCloseNoOpenat => "open-close-no-openat",
             Workload::Tcp => "tcp",
@@ -114,6 +120,9 @@ impl Workload {
     fn label(self) -> &'static str {
         match self {
             Workload::Getppid => "getppid loop",
+            Workload::GetppidAfterDetach => {
+                "getppid loop in a task that lived through a detach elsewhere"
+            }
             Workload::OpenClose => "open/close loop",
             Workload::OpenCloseNoOpenat => {
                 "open/close loop, agent capture = [execve, connect] (openat filtered in kernel)"
@@ -126,7 +135,7 @@ impl Workload {
 
     fn goal(self) -> Goal {
         match self {
-            Workload::Getppid => Goal::OfEmpty(0.95),
+            Workload::Getppid | Workload::GetppidAfterDetach => Goal::OfEmpty(0.95),
             Workload::OpenClose | Workload::OpenCloseNoOpenat => Goal::Ratio(0.80),
             Workload::Tcp | Workload::Redis => Goal::Ratio(0.95),
             Workload::Exec => Goal::RatioNoLoss(0.95),
@@ -267,6 +276,13 @@ fn measure_mode() -> anyhow::Result<Option<f64>> {
         .find(|w| w.key() == key && *w != Workload::Redis)
         .with_context(|| format!("--measure: no in-process workload `{key}`"))?;
     let secs: f64 = secs.parse().context("--secs")?;
+    if workload == Workload::GetppidAfterDetach {
+        // Exist first, measure when told (after the parent's detach).
+        println!("ready");
+        std::io::stdout().flush()?;
+        let mut go = String::new();
+        std::io::stdin().read_line(&mut go)?;
+    }
     let mut ctx = Ctx { secs, redis: None };
     run_workload(workload, &mut ctx).map(Some)
 }
@@ -278,11 +294,41 @@ fn measure(workload: Workload, ctx: &mut Ctx) -> anyhow::Result<f64> {
         return run_workload(workload, ctx);
     }
     let exe = std::env::current_exe().context("this benchmark's path")?;
-    let out = command(&exe)
-        .args(["--measure", workload.key(), "--secs", &ctx.secs.to_string()])
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {} --measure", exe.display()))?;
+    let mut cmd = command(&exe);
+    cmd.args(["--measure", workload.key(), "--secs", &ctx.secs.to_string()])
+        .stderr(Stdio::inherit());
+    let out = if workload == Workload::GetppidAfterDetach {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("running {} --measure", exe.display()))?;
+        let mut stdout = BufReader::new(child.stdout.take().context("child stdout")?);
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        if line.trim() != "ready" {
+            bail!("the measuring process said {line:?} instead of `ready`");
+        }
+        // Another program comes and goes while the measuring task exists.
+        drop(EmptyProbe::attach(EmptyHook::SysEnter).context("attaching the second probe")?);
+        std::thread::sleep(SETTLE);
+        child
+            .stdin
+            .take()
+            .context("child stdin")?
+            .write_all(b"go\n")?;
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest)?;
+        let status = child.wait()?;
+        std::process::Output {
+            status,
+            stdout: rest.into_bytes(),
+            stderr: Vec::new(),
+        }
+    } else {
+        cmd.output()
+            .with_context(|| format!("running {} --measure", exe.display()))?
+    };
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         bail!(
@@ -543,7 +589,7 @@ fn print_table(rows: &[Row]) {
 fn run_workload(workload: Workload, ctx: &mut Ctx) -> anyhow::Result<f64> {
     let secs = ctx.secs;
     match workload {
-        Workload::Getppid => Ok(timed_loop(secs, || {
+        Workload::Getppid | Workload::GetppidAfterDetach => Ok(timed_loop(secs, || {
             // SAFETY: getppid takes no arguments and cannot fail.
             unsafe { libc::syscall(libc::SYS_getppid) };
             Ok(())

@@ -29,7 +29,8 @@ pub enum Which {
         /// Without / empty probe / agent rounds per workload (medians are reported).
         #[arg(long, default_value_t = 5)]
         pairs: u32,
-        /// Only these workloads (comma-separated: getppid, open-close,
+        /// Only these workloads (comma-separated: getppid,
+        /// getppid-after-detach, open-close,
         /// open-close-no-openat, tcp, exec, redis).
         #[arg(long)]
         only: Option<String>,
