@@ -340,7 +340,9 @@ pub fn spawn<S: EventSink>(
                 };
                 let mut ticker = tokio::time::interval(TICK);
                 ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                let mut poll = tokio::time::interval(poll);
+                // Config validation keeps it ≥ 1 ms; a zero period would
+                // make tokio panic, so never pass one.
+                let mut poll = tokio::time::interval(poll.max(std::time::Duration::from_millis(1)));
                 poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tokio::select! {
