@@ -43,6 +43,9 @@ pub struct PodMeta {
     pub labels: BTreeMap<String, String>,
 }
 
+/// The [`ContainerInfo::id`] of host processes (not in any container).
+pub const HOST_ID: &str = "host";
+
 /// Container metadata (from the runtime API); `id == "host"` for host processes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ContainerInfo {

@@ -135,7 +135,7 @@ pub enum Request {
 /// The host's entry: every non-container cgroup maps to it.
 pub fn host_info() -> ContainerInfo {
     ContainerInfo {
-        id: "host".into(),
+        id: crate::context::HOST_ID.into(),
         runtime: "host".into(),
         ..ContainerInfo::default()
     }

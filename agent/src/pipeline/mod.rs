@@ -1,11 +1,11 @@
 //! The hot path: ring buffer → decode → enrich → judge → outputs, on one
 //! thread that owns its state (process table, registry view, rule scratch).
 //!
-//! It runs on a dedicated OS thread with a single-threaded tokio runtime that
-//! only waits on the ring buffer's fd and a short tick; nothing on it blocks
-//! or takes a lock per event. Counters are relaxed atomics so other threads
-//! can report them. Slow work (runtime API calls, disk, network) happens
-//! elsewhere and reaches the hot path as immutable snapshots.
+//! It runs on a dedicated OS thread that only waits on the ring buffer's fd
+//! (epoll) with a short timeout; nothing on it blocks or takes a lock per
+//! event. Counters are relaxed atomics so other threads can report them.
+//! Slow work (runtime API calls, disk, network) happens elsewhere and
+//! reaches the hot path as immutable snapshots.
 
 pub mod enrich;
 pub mod judge;
@@ -16,6 +16,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
     thread::JoinHandle,
+    time::{Duration, Instant},
 };
 
 use serde::Serialize;
@@ -309,59 +310,60 @@ fn now_unix_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// How often the hot path does its periodic work when idle.
-const TICK: std::time::Duration = std::time::Duration::from_millis(20);
+/// How often the hot path does its periodic work (registry snapshot, held
+/// events, process-table expiry); also how soon it notices `shutdown`.
+const TICK: Duration = Duration::from_millis(20);
 
 /// Run the hot path on its own thread until `shutdown` turns true; then
-/// drain what the kernel already wrote and return. Besides reading when
-/// woken, it reads the ring every `poll` (`sensor.poll_ms`): the kernel
-/// submits quietly below `sensor.wakeup_bytes`, so this bounds the delay of
-/// a trickle of records.
+/// drain what the kernel already wrote and return.
+///
+/// The thread is a plain loop, no async runtime: it sleeps in
+/// [`RingReader::wait`] until the kernel wakes it (the waiting data crossed
+/// `sensor.wakeup_bytes`) or the next deadline, drains the ring, and does
+/// the periodic work when it is due. Deadlines are the read every `poll`
+/// (`sensor.poll_ms`: the kernel submits quietly below the wake-up mark, so
+/// this bounds the delay of a trickle of records) and the [`TICK`]; both are
+/// served by the same wake-up, so a busy node costs one wake-up per poll
+/// period and nothing more.
 pub fn spawn<S: EventSink>(
     ring: EventRing,
     mut hot: HotPath<S>,
-    mut shutdown: watch::Receiver<bool>,
-    poll: std::time::Duration,
+    shutdown: watch::Receiver<bool>,
+    poll: Duration,
 ) -> std::io::Result<JoinHandle<()>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()?;
+    let mut reader = RingReader::new(ring)?;
+    // Config validation keeps it ≥ 1 ms; never spin on a zero period.
+    let poll = poll.max(Duration::from_millis(1));
     std::thread::Builder::new()
         .name("kestrel-hot".into())
         .spawn(move || {
-            runtime.block_on(async {
-                let mut reader = match RingReader::new(ring) {
-                    Ok(reader) => reader,
+            let mut next_read = Instant::now() + poll;
+            let mut next_tick = Instant::now() + TICK;
+            loop {
+                let now = Instant::now();
+                let timeout = next_read.min(next_tick).saturating_duration_since(now);
+                let woken = match reader.wait(timeout) {
+                    Ok(woken) => woken,
                     Err(err) => {
-                        tracing::error!(%err, "registering the ring buffer failed");
-                        return;
+                        tracing::error!(%err, "waiting on the ring buffer failed; stopping");
+                        break;
                     }
                 };
-                let mut ticker = tokio::time::interval(TICK);
-                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                // Config validation keeps it ≥ 1 ms; a zero period would
-                // make tokio panic, so never pass one.
-                let mut poll = tokio::time::interval(poll.max(std::time::Duration::from_millis(1)));
-                poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tokio::select! {
-                        read = reader.read_batch(|bytes| hot.handle(bytes)) => {
-                            if let Err(err) = read {
-                                tracing::error!(%err, "reading the ring buffer failed; stopping");
-                                break;
-                            }
-                        }
-                        _ = poll.tick() => {
-                            reader.drain(|bytes| hot.handle(bytes));
-                        }
-                        _ = ticker.tick() => hot.tick(now_unix_ns()),
-                        _ = shutdown.changed() => break,
+                let now = Instant::now();
+                if woken || now >= next_read {
+                    reader.drain(|bytes| hot.handle(bytes));
+                    next_read = now + poll;
+                }
+                if now >= next_tick {
+                    hot.tick(now_unix_ns());
+                    next_tick = now + TICK;
+                    if *shutdown.borrow() || shutdown.has_changed().is_err() {
+                        break;
                     }
                 }
-                reader.drain(|bytes| hot.handle(bytes));
-                hot.drain();
-            });
+            }
+            reader.drain(|bytes| hot.handle(bytes));
+            hot.drain();
         })
 }
 

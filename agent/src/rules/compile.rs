@@ -1714,6 +1714,7 @@ pub(crate) fn build(sources: &[RuleSource]) -> (Engine, Vec<Diagnostic>) {
         rules,
         slots: c.slots,
         by_kind: Vec::new(),
+        host_by_kind: Vec::new(),
         hostname: hostname(),
         macros: defs.macros.len(),
         lists: defs.lists.len(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::context::Context;
+use crate::context::{Context, HOST_ID};
 use crate::event::Event;
 
 use super::evttypes::{Kind, KindSet};
@@ -254,6 +254,9 @@ pub struct Engine {
     pub(crate) slots: Vec<SlotDef>,
     /// Rule indices per rule [`Kind`] (by `Kind as usize`).
     pub(crate) by_kind: Vec<Vec<u32>>,
+    /// The same without the rules that hold only in containers: what a
+    /// host task's event is judged against.
+    pub(crate) host_by_kind: Vec<Vec<u32>>,
     pub(crate) hostname: String,
     pub(crate) macros: usize,
     pub(crate) lists: usize,
@@ -264,6 +267,7 @@ pub struct Engine {
 impl Engine {
     pub(crate) fn index(&mut self) {
         self.by_kind = vec![Vec::new(); Kind::ALL.len()];
+        self.host_by_kind = vec![Vec::new(); Kind::ALL.len()];
         for (i, r) in self.rules.iter().enumerate() {
             if !r.info.enabled {
                 continue;
@@ -271,6 +275,9 @@ impl Engine {
             for k in Kind::ALL {
                 if r.info.kinds.contains(k) {
                     self.by_kind[k as usize].push(i as u32);
+                    if !r.info.in_container {
+                        self.host_by_kind[k as usize].push(i as u32);
+                    }
                 }
             }
         }
@@ -318,6 +325,14 @@ impl Engine {
         self.by_kind.get(kind as usize).map_or(&[], Vec::as_slice)
     }
 
+    /// Of those, the ones a host task's event can match (rules whose
+    /// condition implies `container.id != host` left out).
+    pub fn host_rules_for(&self, kind: Kind) -> &[u32] {
+        self.host_by_kind
+            .get(kind as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The host name `evt.hostname` reports (read at load time).
     pub fn set_hostname(&mut self, name: impl Into<String>) {
         self.hostname = name.into();
@@ -354,7 +369,13 @@ impl Engine {
         out: &mut Vec<Match>,
     ) {
         let src = Src::new(event, ctx, &self.hostname);
-        let rules = self.rules_for(src.kind);
+        // A host task's event cannot match a rule that holds only in
+        // containers: skip those without evaluating them.
+        let rules = if src.container().is_some_and(|c| c.id == HOST_ID) {
+            self.host_rules_for(src.kind)
+        } else {
+            self.rules_for(src.kind)
+        };
         if rules.is_empty() {
             return;
         }

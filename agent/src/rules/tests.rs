@@ -586,6 +586,22 @@ fn host_processes_are_not_in_a_container() {
 }
 
 #[test]
+fn host_events_skip_rules_scoped_to_containers_and_still_match_host_rules() {
+    let y = "- rule: in container\n  desc: d\n  condition: evt.type = execve and container.id != host\n  output: o\n  priority: WARNING\n\
+             - rule: anywhere\n  desc: d\n  condition: evt.type = execve and proc.name = bash\n  output: o\n  priority: WARNING\n\
+             - rule: host only\n  desc: d\n  condition: evt.type = execve and container.id = host\n  output: o\n  priority: WARNING\n";
+    let e = engine(y);
+    assert_eq!(e.rules_for(Kind::Exec), &[0, 1, 2]);
+    assert_eq!(e.host_rules_for(Kind::Exec), &[1, 2]);
+    let mut c = ctx();
+    c.add_proc(50, 1, "bash", "/bin/bash", &[], testing::HOST_CGROUP);
+    let host = exec(50, 1, "/bin/bash", &["bash"], testing::HOST_CGROUP);
+    assert_eq!(fired(&e, &host, &c), vec!["anywhere", "host only"]);
+    let contained = exec(30, 20, "/bin/bash", &["bash"], CG);
+    assert_eq!(fired(&e, &contained, &c), vec!["in container", "anywhere"]);
+}
+
+#[test]
 fn evaluation_reuses_the_scratch_across_events() {
     let e = engine(&rule_yaml("evt.type = execve and proc.cmdline contains id"));
     let c = ctx();

@@ -1,50 +1,57 @@
-//! Async reading of the event ring buffer with tokio.
+//! Reading the event ring buffer on the hot path's own thread.
+//!
+//! The kernel commits records quietly and wakes the reader only when the
+//! waiting data crosses `sensor.wakeup_bytes`; the reader otherwise drains
+//! on its poll timer. The wait is edge-triggered epoll (mio) on the ring's
+//! fd: it returns on a wake-up or when the timeout runs out, never merely
+//! because quietly committed records are waiting (a level-triggered
+//! `poll(2)` would return at once and spin at the record rate).
 
-use std::io;
+use std::{io, os::fd::AsRawFd as _, time::Duration};
 
 use aya::maps::{MapData, RingBuf};
-use tokio::io::unix::AsyncFd;
+use mio::{Events, Interest, Poll, Token, unix::SourceFd};
 
-/// The event ring buffer, taken from the sensor, not yet registered with a
-/// runtime.
+/// The event ring buffer, taken from the sensor, not yet registered.
 pub struct EventRing(pub(super) RingBuf<MapData>);
 
-/// Wakes when the kernel has written records and drains them in batches.
+/// Waits for the kernel's wake-ups and drains the ring in batches.
 pub struct RingReader {
-    fd: AsyncFd<RingBuf<MapData>>,
+    ring: RingBuf<MapData>,
+    poll: Poll,
+    events: Events,
 }
 
+const RING: Token = Token(0);
+
 impl RingReader {
-    /// Register the ring with the current tokio runtime's reactor. Call it
-    /// on the runtime that will poll it (the hot path's own).
+    /// Register the ring with an epoll instance of its own.
     pub fn new(ring: EventRing) -> io::Result<RingReader> {
-        // SAFETY: the ring owns its map fd, which stays open and unchanged
-        // for as long as the `RingBuf` lives, and the `AsyncFd` owns the
-        // `RingBuf`, so the fd outlives the registration.
-        let fd = unsafe { AsyncFd::register_with_interest(ring.0, tokio::io::Interest::READABLE) }
-            .map_err(|err| err.into_parts().1)?;
-        Ok(RingReader { fd })
+        let ring = ring.0;
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut SourceFd(&ring.as_raw_fd()), RING, Interest::READABLE)?;
+        Ok(RingReader {
+            ring,
+            poll,
+            events: Events::with_capacity(4),
+        })
     }
 
-    /// Wait until records are available, then hand each to `f` until the
-    /// ring is empty. Returns how many records were read.
-    pub async fn read_batch(&mut self, mut f: impl FnMut(&[u8])) -> io::Result<usize> {
-        let mut guard = self.fd.readable_mut().await?;
-        let ring = guard.get_inner_mut();
-        let mut n = 0;
-        while let Some(item) = ring.next() {
-            f(&item);
-            n += 1;
+    /// Sleep until the kernel wakes the reader or `timeout` passes; true
+    /// when woken. An interrupted wait counts as a timeout.
+    pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
+        match self.poll.poll(&mut self.events, Some(timeout)) {
+            Ok(()) => Ok(!self.events.is_empty()),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(false),
+            Err(err) => Err(err),
         }
-        guard.clear_ready();
-        Ok(n)
     }
 
-    /// Read whatever is there without waiting.
+    /// Hand every record now in the ring to `f`; returns how many.
     pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> usize {
-        let ring = self.fd.get_mut();
         let mut n = 0;
-        while let Some(item) = ring.next() {
+        while let Some(item) = self.ring.next() {
             f(&item);
             n += 1;
         }
