@@ -190,10 +190,12 @@ os.dup2(conn.fileno(), 9)
         .parse()
         .expect("port");
 
-    let events = sensor.wait_for("dup2 of the accepted socket", |events| {
+    // The script's last call; the shell `os.system` runs also dup2s (to
+    // fd 255), so match the target fd or the wait ends too early.
+    let events = sensor.wait_for("dup2 of the accepted socket to fd 9", |events| {
         syscalls(events, cgroup.id)
             .iter()
-            .any(|(_, s)| s.name == "dup2")
+            .any(|(_, s)| matches!(s.args, SyscallArgs::Dup { newfd: Some(9), .. }))
     });
     let calls = syscalls(&events, cgroup.id);
     let inet = |port| SockAddr::Inet {

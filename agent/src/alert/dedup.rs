@@ -12,8 +12,10 @@
 //! `window`), so insertion order equals expiry order and one queue serves
 //! both expiry and eviction in O(1).
 
+use std::collections::VecDeque;
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
+
+use foldhash::HashMap;
 use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
@@ -140,7 +142,7 @@ impl Deduper {
         Self {
             config,
             hasher: RandomState::new(),
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             order: VecDeque::new(),
             stats: DedupStats::default(),
         }

@@ -17,7 +17,7 @@
 //! container is then published with its id and runtime only.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashSet,
     path::PathBuf,
     sync::{
         Arc,
@@ -27,6 +27,7 @@ use std::{
 };
 
 use arc_swap::ArcSwap;
+use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -157,7 +158,7 @@ impl Registry {
     /// Create the registry and spawn its resolver on the current runtime.
     pub fn start(config: &ContainerConfig) -> Registry {
         let host = Arc::new(host_info());
-        let mut by_cgroup = HashMap::new();
+        let mut by_cgroup = HashMap::default();
         by_cgroup.insert(1, host); // the cgroup2 root
         let shared = Arc::new(ArcSwap::from_pointee(Snapshot {
             version: 1,

@@ -1,8 +1,10 @@
 //! Raw ring-buffer record → [`Event`].
 
+use std::mem::offset_of;
+
 use kestrel_common::{
     ARGS_LEN, CgroupEvent, ExecEvent, ExitEvent, FILENAME_LEN, FirstSyscallEvent, ForkEvent,
-    Header as RawHeader, MAX_ARGS, STR_LEN, SyscallEvent, exe_flags, exec_flags, exit_flags, kind,
+    Header as RawHeader, MAX_ARGS, SyscallEvent, exe_flags, exec_flags, exit_flags, kind,
 };
 
 use super::model::{CgroupChange, Comm, Event, EventBody, Exec, Exit, FirstSyscall, Fork, Header};
@@ -67,6 +69,55 @@ fn read_pod<T: Copy>(bytes: &[u8]) -> Option<T> {
     Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
 }
 
+/// A record read in place: its leading fixed-size fields copied into
+/// [`InPlace::head`], its byte arrays (filename, argv, paths: most of a
+/// record of up to 2 KiB, mostly unused) left where they lie in the ring
+/// and read only as far as their lengths say. Copying whole records read
+/// every cache line of them, cold, for every event.
+pub(super) struct InPlace<'a, T> {
+    /// The fields before the first byte array; the arrays in it are zero
+    /// (read them with [`InPlace::array`]).
+    pub head: T,
+    bytes: &'a [u8],
+}
+
+impl<'a, T: Copy> InPlace<'a, T> {
+    /// `arrays_at`: offset of the record's first byte array; the fields
+    /// before it are copied. None when `bytes` is shorter than a `T`.
+    fn new(bytes: &'a [u8], arrays_at: usize) -> Option<InPlace<'a, T>> {
+        let size = std::mem::size_of::<T>();
+        if bytes.len() < size {
+            return None;
+        }
+        let mut head = std::mem::MaybeUninit::<T>::zeroed();
+        // SAFETY: `bytes` holds at least `size` ≥ `arrays_at.min(size)`
+        // bytes and `head` has room for `size`; the regions are distinct.
+        // `T` is one of the `#[repr(C)]` integer/byte-array records of
+        // `kestrel-common`, valid for all-zero and for every bit pattern.
+        let head = unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                head.as_mut_ptr().cast::<u8>(),
+                arrays_at.min(size),
+            );
+            head.assume_init()
+        };
+        Some(InPlace { head, bytes })
+    }
+
+    /// The byte array that `field` picks out of a `T` (`|r| &r.path[..]`),
+    /// as it lies in the record: nothing is read until the caller reads.
+    /// Empty if `field` returns anything but a field of the record.
+    pub fn array(&self, field: impl FnOnce(&T) -> &[u8]) -> &'a [u8] {
+        let base = std::ptr::from_ref(&self.head) as usize;
+        let array = field(&self.head);
+        let start = (array.as_ptr() as usize).checked_sub(base);
+        start
+            .and_then(|start| self.bytes.get(start..start.checked_add(array.len())?))
+            .unwrap_or(&[])
+    }
+}
+
 impl Decoder {
     /// Measure the boot-time offset now (CLOCK_REALTIME − CLOCK_BOOTTIME).
     pub fn from_clocks() -> Decoder {
@@ -125,15 +176,17 @@ impl Decoder {
         let body = match raw.kind {
             kind::EXEC => EventBody::Exec(decode_exec(bytes)?),
             kind::SYSCALL => {
-                let rec: SyscallEvent = read_pod(bytes).ok_or(short)?;
+                let rec = InPlace::<SyscallEvent>::new(bytes, offset_of!(SyscallEvent, addr))
+                    .ok_or(short)?;
                 EventBody::Syscall(decode_syscall(&rec)?)
             }
             kind::CGROUP_MKDIR | kind::CGROUP_RMDIR => {
-                let rec: CgroupEvent = read_pod(bytes).ok_or(short)?;
+                let rec = InPlace::<CgroupEvent>::new(bytes, offset_of!(CgroupEvent, path))
+                    .ok_or(short)?;
                 EventBody::Cgroup(CgroupChange {
                     created: raw.kind == kind::CGROUP_MKDIR,
-                    id: rec.cgroup_id,
-                    path: bounded_str(&rec.path, rec.path_len, "path_len")?,
+                    id: rec.head.cgroup_id,
+                    path: bounded_str(rec.array(|r| &r.path[..]), rec.head.path_len, "path_len")?,
                 })
             }
             kind::FIRST_SYSCALL => {
@@ -193,12 +246,15 @@ impl Decoder {
 }
 
 fn decode_exec(bytes: &[u8]) -> Result<Exec, DecodeError> {
-    let rec: ExecEvent = read_pod(bytes).ok_or(DecodeError::BadSize {
-        kind: "exec",
-        need: std::mem::size_of::<ExecEvent>(),
-        got: bytes.len(),
-    })?;
-    let filename_len = usize::from(rec.filename_len);
+    let rec = InPlace::<ExecEvent>::new(bytes, offset_of!(ExecEvent, filename)).ok_or(
+        DecodeError::BadSize {
+            kind: "exec",
+            need: std::mem::size_of::<ExecEvent>(),
+            got: bytes.len(),
+        },
+    )?;
+    let head = &rec.head;
+    let filename_len = usize::from(head.filename_len);
     if filename_len > FILENAME_LEN {
         return Err(DecodeError::BadLength {
             kind: "exec",
@@ -207,7 +263,7 @@ fn decode_exec(bytes: &[u8]) -> Result<Exec, DecodeError> {
             max: FILENAME_LEN,
         });
     }
-    let args_len = usize::from(rec.args_len);
+    let args_len = usize::from(head.args_len);
     if args_len > ARGS_LEN {
         return Err(DecodeError::BadLength {
             kind: "exec",
@@ -216,23 +272,27 @@ fn decode_exec(bytes: &[u8]) -> Result<Exec, DecodeError> {
             max: ARGS_LEN,
         });
     }
-    let name = &rec.filename[..filename_len];
+    let name = rec.array(|r| &r.filename[..filename_len]);
     // The kernel's string read counts the NUL; drop it and anything after.
     let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
-    let (args, args_cut) = split_args(&rec.args[..args_len]);
-    let xf = rec.exe_flags;
-    let ctx = rec.ctx;
+    let (args, args_cut) = split_args(rec.array(|r| &r.args[..args_len]));
+    let xf = head.exe_flags;
+    let ctx = head.ctx;
     Ok(Exec {
         filename: String::from_utf8_lossy(name).into_owned(),
         args,
-        args_truncated: args_cut || rec.flags & exec_flags::ARGS_TRUNCATED != 0,
-        filename_truncated: rec.flags & exec_flags::FILENAME_TRUNCATED != 0,
-        old_pid: rec.old_pid,
-        exe_path: bounded_str(&rec.exe_path, rec.exe_path_len, "exe_path_len")?,
-        cwd: bounded_str(&rec.cwd, rec.cwd_len, "cwd_len")?,
-        exe_ino: rec.exe_ino,
-        exe_ctime_ns: rec.exe_ctime_ns,
-        exe_mtime_ns: rec.exe_mtime_ns,
+        args_truncated: args_cut || head.flags & exec_flags::ARGS_TRUNCATED != 0,
+        filename_truncated: head.flags & exec_flags::FILENAME_TRUNCATED != 0,
+        old_pid: head.old_pid,
+        exe_path: bounded_str(
+            rec.array(|r| &r.exe_path[..]),
+            head.exe_path_len,
+            "exe_path_len",
+        )?,
+        cwd: bounded_str(rec.array(|r| &r.cwd[..]), head.cwd_len, "cwd_len")?,
+        exe_ino: head.exe_ino,
+        exe_ctime_ns: head.exe_ctime_ns,
+        exe_mtime_ns: head.exe_mtime_ns,
         exe_on_overlay: xf & exe_flags::OVERLAY != 0,
         exe_upper_layer: xf & exe_flags::UPPER_LAYER != 0,
         exe_from_memfd: xf & exe_flags::MEMFD != 0,
@@ -249,20 +309,20 @@ fn decode_exec(bytes: &[u8]) -> Result<Exec, DecodeError> {
     })
 }
 
-/// The first `len` bytes of a fixed string field, up to a NUL; an
-/// out-of-range length is a decode error.
+/// The first `len` bytes of a fixed string field, up to a NUL; a length
+/// beyond the field is a decode error.
 pub(super) fn bounded_str(
-    field: &[u8; STR_LEN],
+    field: &[u8],
     len: u16,
     name: &'static str,
 ) -> Result<String, DecodeError> {
     let len = usize::from(len);
-    if len > STR_LEN {
+    if len > field.len() {
         return Err(DecodeError::BadLength {
             kind: "record",
             field: name,
             len,
-            max: STR_LEN,
+            max: field.len(),
         });
     }
     let bytes = &field[..len];
@@ -292,7 +352,7 @@ fn split_args(raw: &[u8]) -> (Vec<String>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kestrel_common::{COMM_LEN, SyscallEvent};
+    use kestrel_common::{COMM_LEN, STR_LEN, SyscallEvent};
     use proptest::prelude::*;
 
     fn as_bytes<T: Copy>(value: &T) -> Vec<u8> {
@@ -577,6 +637,20 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn in_place_arrays_come_from_the_record_and_nothing_else() {
+        let mut bytes = vec![0u8; std::mem::size_of::<CgroupEvent>()];
+        let at = offset_of!(CgroupEvent, path);
+        bytes[at..at + 3].copy_from_slice(b"/ab");
+        let rec = InPlace::<CgroupEvent>::new(&bytes, at).unwrap();
+        assert_eq!(rec.array(|r| &r.path[..3]), b"/ab");
+        // The copied head leaves the arrays zero: they are read in place.
+        assert_eq!(rec.head.path[..3], [0, 0, 0]);
+        // A slice that is not a field of the record gives nothing.
+        assert!(rec.array(|_| b"elsewhere").is_empty());
+        assert!(InPlace::<CgroupEvent>::new(&bytes[..at], at).is_none());
     }
 
     proptest! {

@@ -10,7 +10,7 @@ use kestrel_common::{
 
 use super::{
     DecodeError,
-    decode::bounded_str,
+    decode::{InPlace, bounded_str},
     model::{SockAddr, SockTuple, Syscall, SyscallArgs},
 };
 
@@ -19,7 +19,8 @@ const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 
 /// Decode one syscall record.
-pub(super) fn decode_syscall(rec: &SyscallEvent) -> Result<Syscall, DecodeError> {
+pub(super) fn decode_syscall(raw: &InPlace<'_, SyscallEvent>) -> Result<Syscall, DecodeError> {
+    let rec = &raw.head;
     let name = name_of(rec.handler);
     if name == "unknown" {
         return Err(DecodeError::BadLength {
@@ -29,8 +30,8 @@ pub(super) fn decode_syscall(rec: &SyscallEvent) -> Result<Syscall, DecodeError>
             max: usize::from(h::COUNT - 1),
         });
     }
-    let str1 = bounded_str(&rec.str1, rec.str1_len, "str1_len")?;
-    let str2 = bounded_str(&rec.str2, rec.str2_len, "str2_len")?;
+    let str1 = bounded_str(raw.array(|r| &r.str1[..]), rec.str1_len, "str1_len")?;
+    let str2 = bounded_str(raw.array(|r| &r.str2[..]), rec.str2_len, "str2_len")?;
     let addr_len = usize::from(rec.addr_len);
     if addr_len > ADDR_LEN {
         return Err(DecodeError::BadLength {
@@ -40,7 +41,7 @@ pub(super) fn decode_syscall(rec: &SyscallEvent) -> Result<Syscall, DecodeError>
             max: ADDR_LEN,
         });
     }
-    let addr_bytes = &rec.addr[..addr_len];
+    let addr_bytes = raw.array(|r| &r.addr[..addr_len]);
     let has_addr = rec.flags & sys_flags::HAS_ADDR != 0;
     let sockaddr = || has_addr.then(|| parse_sockaddr(addr_bytes)).flatten();
     let a = rec.args;
@@ -243,7 +244,11 @@ pub(super) fn decode_syscall(rec: &SyscallEvent) -> Result<Syscall, DecodeError>
         _ => SyscallArgs::None {},
     };
     let fd_path = if rec.flags & sys_flags::HAS_PATH != 0 {
-        Some(bounded_str(&rec.path, rec.path_len, "path_len")?)
+        Some(bounded_str(
+            raw.array(|r| &r.path[..]),
+            rec.path_len,
+            "path_len",
+        )?)
     } else {
         None
     };
@@ -252,7 +257,11 @@ pub(super) fn decode_syscall(rec: &SyscallEvent) -> Result<Syscall, DecodeError>
         rec.flags & sys_flags::DIR_FOR_STR2 != 0,
     );
     let dir = if fd_path.is_none() && (dir_for.0 || dir_for.1) {
-        Some(bounded_str(&rec.path, rec.path_len, "path_len")?)
+        Some(bounded_str(
+            raw.array(|r| &r.path[..]),
+            rec.path_len,
+            "path_len",
+        )?)
     } else {
         None
     };

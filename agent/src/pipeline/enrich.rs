@@ -9,10 +9,12 @@
 //! `container.max_pending_events` an event goes on at once (counted).
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::VecDeque,
     sync::atomic::{AtomicU64, Ordering},
     time::{Duration, Instant},
 };
+
+use foldhash::HashMap;
 
 use crate::event::Event;
 
@@ -43,7 +45,7 @@ impl Pending {
             wait,
             cap,
             len: 0,
-            by_cgroup: HashMap::new(),
+            by_cgroup: HashMap::default(),
         }
     }
 

@@ -31,8 +31,10 @@ pub use memory::MemoryReport;
 pub use seed::{SeedReport, boot_time_unix_ns};
 
 use std::cell::Cell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
+
+use foldhash::HashMap;
 
 use crate::context::ProcessInfo;
 use crate::event::{Event, EventBody, Exec, Exit, Fork, Header};
@@ -178,7 +180,7 @@ impl ProcessTable {
         ProcessTable {
             max_entries,
             grace_ns: u64::try_from(config.exit_grace.as_nanos()).unwrap_or(u64::MAX),
-            map: HashMap::with_capacity(max_entries.min(4096)),
+            map: HashMap::with_capacity_and_hasher(max_entries.min(4096), Default::default()),
             exits: VecDeque::new(),
             lru: VecDeque::new(),
             clock: 0,

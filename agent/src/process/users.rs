@@ -17,12 +17,13 @@
 //! removed; at most [`MAX_CGROUPS`] are kept.
 
 use std::{
-    collections::HashMap,
     io::Read as _,
     path::{Path, PathBuf},
     sync::Arc,
     time::{Duration, Instant, SystemTime},
 };
+
+use foldhash::HashMap;
 
 /// Cgroups whose name tables are kept (beyond: the table is cleared and
 /// refilled on demand).
@@ -66,9 +67,9 @@ impl UserNames {
     pub fn new(proc_root: Option<PathBuf>) -> UserNames {
         UserNames {
             proc_root,
-            by_cgroup: HashMap::new(),
-            known_pid: HashMap::new(),
-            checked: HashMap::new(),
+            by_cgroup: HashMap::default(),
+            known_pid: HashMap::default(),
+            checked: HashMap::default(),
             recheck: RECHECK,
         }
     }
@@ -190,13 +191,13 @@ fn read_names(path: &Path) -> Names {
     let read =
         std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES).read_to_string(&mut text));
     if read.is_err() {
-        return Names::new();
+        return Names::default();
     }
     parse_names(&text)
 }
 
 fn parse_names(text: &str) -> Names {
-    let mut names = Names::new();
+    let mut names = Names::default();
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
