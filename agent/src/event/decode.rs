@@ -111,9 +111,12 @@ impl<'a, T: Copy> InPlace<'a, T> {
     pub fn array(&self, field: impl FnOnce(&T) -> &[u8]) -> &'a [u8] {
         let base = std::ptr::from_ref(&self.head) as usize;
         let array = field(&self.head);
-        let start = (array.as_ptr() as usize).checked_sub(base);
-        start
-            .and_then(|start| self.bytes.get(start..start.checked_add(array.len())?))
+        let size = std::mem::size_of::<T>();
+        (array.as_ptr() as usize)
+            .checked_sub(base)
+            .and_then(|start| Some(start..start.checked_add(array.len())?))
+            .filter(|range| range.end <= size)
+            .and_then(|range| self.bytes.get(range))
             .unwrap_or(&[])
     }
 }
