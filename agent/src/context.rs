@@ -3,18 +3,20 @@
 //! (from the `container` room's registry), behind the [`Context`] trait
 //! the pipeline implements over both.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
+
+use compact_str::CompactString;
 
 /// One process (thread group) as the process table knows it.
 #[derive(Clone, Debug, Default)]
 pub struct ProcessInfo {
     pub pid: u32, // tgid
     pub ppid: u32,
-    pub exe: String,  // full path of the executable as exec'd (Falco proc.exepath)
-    pub name: String, // comm / basename (Falco proc.name)
-    pub args: Vec<String>, // argv[1..] (Falco proc.args joined by ' ')
-    pub argv0: String, // argv[0] (Falco proc.exe)
-    pub cwd: Option<String>,
+    pub exe: CompactString, // full path of the executable as exec'd (Falco proc.exepath)
+    pub name: CompactString, // comm / basename (Falco proc.name)
+    pub args: Arc<[String]>, // argv[1..] (Falco proc.args joined by ' '); shared by a fork's child
+    pub argv0: CompactString, // argv[0] (Falco proc.exe)
+    pub cwd: Option<CompactString>,
     pub uid: u32,
     pub gid: u32,
     pub euid: u32,
@@ -31,8 +33,8 @@ pub struct ProcessInfo {
     pub exe_ino: u64,
     pub exe_ino_ctime_ns: u64,
     pub exe_ino_mtime_ns: u64,
-    pub user_name: Option<String>,
-    pub group_name: Option<String>,
+    pub user_name: Option<CompactString>,
+    pub group_name: Option<CompactString>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]

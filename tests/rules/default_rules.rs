@@ -61,7 +61,7 @@ fn run_exec(
     let mut c = base_ctx();
     let name = filename.rsplit('/').next().unwrap_or(filename);
     let p = c.add_proc(30, ppid, name, filename, &argv[1..], cgroup);
-    p.argv0 = argv[0].to_string();
+    p.argv0 = argv[0].into();
     tweak(p);
     let ev = exec(30, ppid, filename, argv, cgroup);
     fired(e, &ev, &c)

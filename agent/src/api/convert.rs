@@ -262,13 +262,13 @@ pub fn event_to_proto(seq: u64, e: &EnrichedEvent) -> pb::Event {
     let h = &e.event.header;
     let body = match &e.event.body {
         EventBody::Exec(x) => pb::event::Body::Exec(pb::ExecBody {
-            filename: x.filename.clone(),
+            filename: x.filename.to_string(),
             args: x.args.clone(),
             args_truncated: x.args_truncated,
             filename_truncated: x.filename_truncated,
             old_pid: x.old_pid,
-            exe_path: x.exe_path.clone(),
-            cwd: x.cwd.clone(),
+            exe_path: x.exe_path.to_string(),
+            cwd: x.cwd.to_string(),
             exe_upper_layer: x.exe_upper_layer,
             exe_from_memfd: x.exe_from_memfd,
             exe_deleted: x.exe_deleted,

@@ -105,9 +105,9 @@ mod tests {
                     comm: Comm::new(name),
                 },
                 body: EventBody::Exec(Exec {
-                    filename: format!("/usr/bin/{name}"),
+                    filename: compact_str::format_compact!("/usr/bin/{name}"),
                     args: vec![name.to_string()],
-                    exe_path: format!("/usr/bin/{name}"),
+                    exe_path: compact_str::format_compact!("/usr/bin/{name}"),
                     ..Exec::default()
                 }),
             },

@@ -2,6 +2,8 @@
 
 use std::mem::offset_of;
 
+use compact_str::CompactString;
+
 use kestrel_common::{
     ARGS_LEN, CgroupEvent, ExecEvent, ExitEvent, FILENAME_LEN, FirstSyscallEvent, ForkEvent,
     Header as RawHeader, MAX_ARGS, SyscallEvent, exe_flags, exec_flags, exit_flags, kind,
@@ -282,17 +284,17 @@ fn decode_exec(bytes: &[u8]) -> Result<Exec, DecodeError> {
     let xf = head.exe_flags;
     let ctx = head.ctx;
     Ok(Exec {
-        filename: String::from_utf8_lossy(name).into_owned(),
+        filename: CompactString::from_utf8_lossy(name),
         args,
         args_truncated: args_cut || head.flags & exec_flags::ARGS_TRUNCATED != 0,
         filename_truncated: head.flags & exec_flags::FILENAME_TRUNCATED != 0,
         old_pid: head.old_pid,
-        exe_path: bounded_str(
+        exe_path: bounded_compact(
             rec.array(|r| &r.exe_path[..]),
             head.exe_path_len,
             "exe_path_len",
         )?,
-        cwd: bounded_str(rec.array(|r| &r.cwd[..]), head.cwd_len, "cwd_len")?,
+        cwd: bounded_compact(rec.array(|r| &r.cwd[..]), head.cwd_len, "cwd_len")?,
         exe_ino: head.exe_ino,
         exe_ctime_ns: head.exe_ctime_ns,
         exe_mtime_ns: head.exe_mtime_ns,
@@ -319,6 +321,25 @@ pub(super) fn bounded_str(
     len: u16,
     name: &'static str,
 ) -> Result<String, DecodeError> {
+    bounded_bytes(field, len, name).map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// [`bounded_str`] for a short string kept inline (a path or name of up to
+/// 24 bytes costs no allocation).
+fn bounded_compact(
+    field: &[u8],
+    len: u16,
+    name: &'static str,
+) -> Result<CompactString, DecodeError> {
+    bounded_bytes(field, len, name).map(CompactString::from_utf8_lossy)
+}
+
+/// The first `len` bytes of `field` up to the first NUL.
+fn bounded_bytes<'a>(
+    field: &'a [u8],
+    len: u16,
+    name: &'static str,
+) -> Result<&'a [u8], DecodeError> {
     let len = usize::from(len);
     if len > field.len() {
         return Err(DecodeError::BadLength {
@@ -329,8 +350,7 @@ pub(super) fn bounded_str(
         });
     }
     let bytes = &field[..len];
-    let bytes = bytes.split(|&b| b == 0).next().unwrap_or(&[]);
-    Ok(String::from_utf8_lossy(bytes).into_owned())
+    Ok(bytes.split(|&b| b == 0).next().unwrap_or(&[]))
 }
 
 /// Split NUL-separated argv, keeping at most [`MAX_ARGS`]; reports whether

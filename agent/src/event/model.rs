@@ -1,5 +1,6 @@
 //! Typed events, as they leave the decoder and flow through enrich and judge.
 
+use compact_str::CompactString;
 use serde::{Serialize, Serializer};
 
 /// A task's `comm` (at most 16 bytes), kept inline: no allocation per event.
@@ -131,7 +132,7 @@ impl EventKind {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Exec {
     /// The path handed to exec, as the kernel saw it.
-    pub filename: String,
+    pub filename: CompactString,
     /// argv, at most [`kestrel_common::MAX_ARGS`] entries.
     pub args: Vec<String>,
     /// argv was longer than kept (bytes or count).
@@ -142,9 +143,9 @@ pub struct Exec {
     pub old_pid: u32,
     /// The executable as the kernel resolved it (`mm->exe_file`), relative
     /// to the process's root; empty if unreadable.
-    pub exe_path: String,
+    pub exe_path: CompactString,
     /// Working directory, relative to the process's root.
-    pub cwd: String,
+    pub cwd: CompactString,
     pub exe_ino: u64,
     /// Executable inode change / modification time (Unix ns).
     pub exe_ctime_ns: u64,

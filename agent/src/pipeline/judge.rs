@@ -51,8 +51,8 @@ impl Judge {
 }
 
 fn cmdline(p: &ProcessInfo) -> String {
-    let mut s = p.name.clone();
-    for a in &p.args {
+    let mut s = p.name.to_string();
+    for a in p.args.iter() {
         s.push(' ');
         s.push_str(a);
     }
@@ -93,8 +93,8 @@ fn build_alert(r: crate::rules::Alert, event: &Event, ctx: &dyn Context, node: &
         };
         ancestors.push(AncestorInfo {
             pid: p.pid,
-            name: p.name.clone(),
-            exe: p.exe.clone(),
+            name: p.name.to_string(),
+            exe: p.exe.to_string(),
             cmdline: cmdline(p),
         });
         if p.ppid == 0 || p.ppid == p.pid {
@@ -106,11 +106,11 @@ fn build_alert(r: crate::rules::Alert, event: &Event, ctx: &dyn Context, node: &
     let process = AlertProcess {
         pid: h.tgid,
         ppid: me.map_or(h.ppid, |p| p.ppid),
-        name: me.map_or_else(|| h.comm.to_string(), |p| p.name.clone()),
-        exe: me.map(|p| p.exe.clone()).unwrap_or_default(),
+        name: me.map_or_else(|| h.comm.to_string(), |p| p.name.to_string()),
+        exe: me.map(|p| p.exe.to_string()).unwrap_or_default(),
         cmdline: me.map(cmdline).unwrap_or_else(|| h.comm.to_string()),
         uid: h.uid,
-        user: me.and_then(|p| p.user_name.clone()),
+        user: me.and_then(|p| p.user_name.as_deref().map(str::to_owned)),
         tty: me.map_or(0, |p| p.tty),
         ancestors,
     };

@@ -73,7 +73,7 @@ fn seeding_finds_own_process_with_exe_args_ppid_and_cgroup() {
     assert_eq!(me.exe, exe.to_string_lossy());
     let argv: Vec<String> = std::env::args().take(kestrel_common::MAX_ARGS).collect();
     assert_eq!(me.argv0, argv[0]);
-    assert_eq!(me.args, argv[1..]);
+    assert_eq!(*me.args, argv[1..]);
     assert_eq!(me.ppid, std::os::unix::process::parent_id());
     assert!(!me.name.is_empty());
     assert!(me.start_time_ns > 0 && me.exe_ino != 0);
@@ -103,7 +103,7 @@ fn process_started_before_seeding_resolves_with_parent_chain_to_root() {
     let p = table.get(pid).expect("sleeper seeded");
     assert!(p.exe.ends_with("/sleep"), "exe {}", p.exe);
     assert_eq!(p.name, "sleep");
-    assert_eq!(p.args, ["30"]);
+    assert_eq!(*p.args, ["30"]);
     assert_eq!(p.ppid, std::process::id());
 
     let chain: Vec<_> = table.ancestors(pid, usize::MAX).collect();

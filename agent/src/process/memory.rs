@@ -2,6 +2,7 @@
 //! argv) and the containers' own capacity. O(entries): for stats, not the
 //! hot path.
 
+use compact_str::CompactString;
 use std::mem::size_of;
 
 use super::{Entry, ExitItem, ProcessTable};
@@ -32,11 +33,19 @@ impl MemoryReport {
 
 /// Heap bytes a record owns.
 pub(super) fn heap_bytes(info: &ProcessInfo) -> usize {
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::capacity);
-    info.exe.capacity()
-        + info.name.capacity()
-        + info.argv0.capacity()
-        + info.args.capacity() * size_of::<String>()
+    // Short strings live inline in the record: only spilled ones own heap.
+    let heap = |s: &CompactString| {
+        if s.is_heap_allocated() {
+            s.capacity()
+        } else {
+            0
+        }
+    };
+    let opt = |s: &Option<CompactString>| s.as_ref().map_or(0, heap);
+    heap(&info.exe)
+        + heap(&info.name)
+        + heap(&info.argv0)
+        + info.args.len() * size_of::<String>()
         + info.args.iter().map(String::capacity).sum::<usize>()
         + opt(&info.cwd)
         + opt(&info.user_name)

@@ -192,7 +192,7 @@ impl Seeder {
         let mut info = ProcessInfo {
             pid,
             ppid: u32::try_from(stat.ppid).unwrap_or(0),
-            name: stat.comm,
+            name: stat.comm.into(),
             tty: u32::try_from(stat.tty_nr).unwrap_or(0),
             sid: u32::try_from(stat.session).unwrap_or(0),
             pgid: u32::try_from(stat.pgrp).unwrap_or(0),
@@ -223,7 +223,7 @@ impl Seeder {
             Ok(link) => {
                 let link = link.to_string_lossy();
                 let (exe, deleted, memfd) = parse_exe_link(&link);
-                info.exe = exe;
+                info.exe = exe.into();
                 info.exe_deleted = deleted;
                 info.exe_from_memfd = memfd;
                 if let Ok(meta) = std::fs::metadata(format!("/proc/{pid}/exe")) {
@@ -241,10 +241,10 @@ impl Seeder {
             .map(|raw| split_argv(&raw))
             .unwrap_or_default();
         let mut argv = argv.into_iter();
-        info.argv0 = argv.next().unwrap_or_else(|| info.exe.clone());
+        info.argv0 = argv.next().map_or_else(|| info.exe.clone(), Into::into);
         info.args = argv.collect();
 
-        info.cwd = p.cwd().ok().map(|c| c.to_string_lossy().into_owned());
+        info.cwd = p.cwd().ok().map(|c| c.to_string_lossy().into());
         info.loginuid = p.loginuid().ok().filter(|&u| u != LOGINUID_UNSET);
 
         if self.cgroup2.is_some() {

@@ -41,7 +41,7 @@ fn exec(time_ns: u64, tgid: u32, ppid: u32, filename: &str, argv: &[&str]) -> Ev
     Event {
         header: header(time_ns, tgid, ppid, comm),
         body: EventBody::Exec(Exec {
-            filename: filename.to_owned(),
+            filename: filename.into(),
             args: argv.iter().map(|s| s.to_string()).collect(),
             args_truncated: false,
             filename_truncated: false,
@@ -80,7 +80,7 @@ fn fork_exec_exit_flow_tracks_the_child() {
     assert_eq!(child.pid, 200);
     assert_eq!(child.ppid, 100);
     assert_eq!(child.exe, "/bin/bash", "child inherits the parent's image");
-    assert_eq!(child.args, ["-l"]);
+    assert_eq!(*child.args, ["-l"]);
     assert_eq!(child.start_time_ns, T0 + 1);
     assert_eq!(child.cgroup_id, 42);
 
@@ -95,7 +95,7 @@ fn fork_exec_exit_flow_tracks_the_child() {
     assert_eq!(child.exe, "/usr/bin/curl");
     assert_eq!(child.name, "curl");
     assert_eq!(child.argv0, "curl");
-    assert_eq!(child.args, ["-s", "http://x"]);
+    assert_eq!(*child.args, ["-s", "http://x"]);
     assert_eq!(child.start_time_ns, T0 + 1, "exec keeps the start time");
     assert_eq!(t.get(100).map(|p| p.exe.as_str()), Some("/bin/bash"));
 
@@ -118,7 +118,7 @@ fn exec_of_unknown_process_inserts_it_late() {
     ));
     let p = t.get(300).expect("late start inserted");
     assert_eq!((p.ppid, p.uid, p.cgroup_id), (299, 1000, 42));
-    assert_eq!(p.args, ["x.py"]);
+    assert_eq!(*p.args, ["x.py"]);
     assert_eq!(p.start_time_ns, 0, "start time unknown");
     assert_eq!(t.stats().late_inserts, 1);
 }

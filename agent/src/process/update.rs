@@ -3,6 +3,8 @@
 //! times, upper-layer/memfd/deleted flags, cwd, loginuid, tty, sid, euid,
 //! caps), they are added in [`apply_exec`] and nowhere else.
 
+use compact_str::CompactString;
+
 use crate::context::ProcessInfo;
 use crate::event::{Exec, Fork, Header};
 
@@ -13,7 +15,7 @@ pub(super) fn from_header(h: &Header) -> ProcessInfo {
     ProcessInfo {
         pid: h.tgid,
         ppid: h.ppid,
-        name: h.comm.as_str().to_owned(),
+        name: CompactString::new(h.comm.as_str()),
         uid: h.uid,
         gid: h.gid,
         euid: h.uid,
@@ -47,14 +49,14 @@ pub(super) fn fork_child(parent: &ProcessInfo, h: &Header, f: &Fork) -> ProcessI
 pub(super) fn apply_exec(info: &mut ProcessInfo, h: &Header, e: &Exec) {
     // The kernel-resolved path when there is one (it follows symlinks and
     // is absolute), else the name given to exec.
-    info.exe = if e.exe_path.is_empty() {
-        e.filename.clone()
+    info.exe = CompactString::new(if e.exe_path.is_empty() {
+        &e.filename
     } else {
-        e.exe_path.clone()
-    };
-    info.name = h.comm.as_str().to_owned();
+        &e.exe_path
+    });
+    info.name = CompactString::new(h.comm.as_str());
     let mut argv = e.args.iter();
-    info.argv0 = argv.next().unwrap_or(&e.filename).clone();
+    info.argv0 = CompactString::new(argv.next().map_or(e.filename.as_str(), String::as_str));
     info.args = argv.cloned().collect();
     if h.ppid != 0 {
         info.ppid = h.ppid;
@@ -81,6 +83,6 @@ pub(super) fn apply_exec(info: &mut ProcessInfo, h: &Header, e: &Exec) {
         info.pgid = e.pgid;
     }
     if !e.cwd.is_empty() {
-        info.cwd = Some(e.cwd.clone());
+        info.cwd = Some(CompactString::new(&e.cwd));
     }
 }

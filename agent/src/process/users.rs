@@ -23,6 +23,7 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
+use compact_str::CompactString;
 use foldhash::HashMap;
 
 /// Cgroups whose name tables are kept (beyond: the table is cleared and
@@ -89,7 +90,7 @@ impl UserNames {
         pids: &[u32],
         uid: u32,
         gid: u32,
-    ) -> (Option<String>, Option<String>) {
+    ) -> (Option<CompactString>, Option<CompactString>) {
         let Some(mut tables) = self.tables(cgroup, pids) else {
             return (None, None);
         };
@@ -101,8 +102,8 @@ impl UserNames {
             tables = self.load(cgroup, &root);
         }
         (
-            tables.users.get(&uid).map(|n| n.to_string()),
-            tables.groups.get(&gid).map(|n| n.to_string()),
+            tables.users.get(&uid).map(|n| CompactString::new(n)),
+            tables.groups.get(&gid).map(|n| CompactString::new(n)),
         )
     }
 

@@ -472,7 +472,7 @@ fn join_into<'s>(buf: &mut String, it: impl Iterator<Item = &'s String>) {
 
 fn cmdline_of(p: &ProcessInfo, buf: &mut String) {
     buf.push_str(&p.name);
-    for a in &p.args {
+    for a in p.args.iter() {
         buf.push(' ');
         buf.push_str(a);
     }
