@@ -413,6 +413,12 @@ pub struct Offsets {
     pub cgroup_root: u32,
     pub kernfs_id: u32,
     pub cgroup_root_hierarchy_id: u32,
+    // The record header, read with typed loads (no helper calls).
+    pub task_comm: u32,
+    pub cred_uid: u32,
+    pub cred_gid: u32,
+    pub task_cgroups: u32,
+    pub css_set_dfl_cgrp: u32,
 }
 
 impl Offsets {

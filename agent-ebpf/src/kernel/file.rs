@@ -3,7 +3,7 @@
 
 use kestrel_common::SockTuple;
 
-use super::{ReadError, offsets::offset, read, read_ptr};
+use super::{ReadError, offsets::offset, read, read_ptr, task::btf_load};
 
 const S_IFMT: u16 = 0o170000;
 const S_IFSOCK: u16 = 0o140000;
@@ -71,6 +71,86 @@ impl File {
     }
 }
 
+/// A BTF-typed `struct file *`: fields are typed loads, not helper reads.
+#[derive(Clone, Copy)]
+pub struct TypedFile(*const u8);
+
+impl TypedFile {
+    #[inline(always)]
+    pub fn from_ptr(ptr: *const u8) -> TypedFile {
+        TypedFile(ptr)
+    }
+
+    #[inline(always)]
+    pub fn path(&self) -> PathRef {
+        let at = offset!(file_f_path);
+        let mnt: u64 = btf_load(self.0, at + offset!(path_mnt));
+        let dentry: u64 = btf_load(self.0, at + offset!(path_dentry));
+        PathRef {
+            mnt: mnt as *const u8,
+            dentry: dentry as *const u8,
+        }
+    }
+
+    #[inline(always)]
+    pub fn inode(&self) -> Option<TypedInode> {
+        let inode: *const u8 = btf_load(self.0, offset!(file_f_inode));
+        (!inode.is_null()).then_some(TypedInode(inode))
+    }
+}
+
+/// A BTF-typed `struct inode *`.
+#[derive(Clone, Copy)]
+pub struct TypedInode(*const u8);
+
+impl TypedInode {
+    #[inline(always)]
+    pub fn ino(&self) -> u64 {
+        btf_load(self.0, offset!(inode_ino))
+    }
+
+    #[inline(always)]
+    pub fn nlink(&self) -> u32 {
+        btf_load(self.0, offset!(inode_nlink))
+    }
+
+    #[inline(always)]
+    pub fn ctime_ns(&self) -> u64 {
+        typed_time_ns(self.0, offset!(inode_ctime_sec), offset!(inode_ctime_nsec))
+    }
+
+    #[inline(always)]
+    pub fn mtime_ns(&self) -> u64 {
+        typed_time_ns(self.0, offset!(inode_mtime_sec), offset!(inode_mtime_nsec))
+    }
+
+    #[inline(always)]
+    pub fn is_overlay(&self) -> bool {
+        let sb: *const u8 = btf_load(self.0, offset!(inode_sb));
+        !sb.is_null() && btf_load::<u64>(sb, offset!(sb_magic)) == OVERLAYFS_SUPER_MAGIC
+    }
+
+    /// See [`Inode::ovl_has_upper`]: the field lies past `struct inode`
+    /// (in the `ovl_inode` around it), out of reach of a typed load.
+    #[inline(always)]
+    pub fn ovl_has_upper(&self) -> bool {
+        Inode(self.0).ovl_has_upper()
+    }
+}
+
+#[inline(always)]
+fn typed_time_ns(base: *const u8, sec_off: usize, nsec_off: usize) -> u64 {
+    if sec_off == 0 {
+        return 0;
+    }
+    let sec: i64 = btf_load(base, sec_off);
+    // Multigrain timestamps keep a flag in the top bits of the ctime nsec.
+    let nsec = btf_load::<u32>(base, nsec_off) & 0x3fff_ffff;
+    (sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(u64::from(nsec))
+}
+
 /// A `struct inode *`.
 #[derive(Clone, Copy)]
 pub struct Inode(*const u8);
@@ -86,39 +166,6 @@ impl Inode {
         self.mode().map(|m| m & S_IFMT == S_IFSOCK).unwrap_or(false)
     }
 
-    #[inline(always)]
-    pub fn ino(&self) -> Result<u64, ReadError> {
-        read::<u64>(self.0, offset!(inode_ino))
-    }
-
-    #[inline(always)]
-    pub fn nlink(&self) -> Result<u32, ReadError> {
-        read::<u32>(self.0, offset!(inode_nlink))
-    }
-
-    #[inline(always)]
-    pub fn ctime_ns(&self) -> u64 {
-        time_ns(self.0, offset!(inode_ctime_sec), offset!(inode_ctime_nsec))
-    }
-
-    #[inline(always)]
-    pub fn mtime_ns(&self) -> u64 {
-        time_ns(self.0, offset!(inode_mtime_sec), offset!(inode_mtime_nsec))
-    }
-
-    #[inline(always)]
-    pub fn sb_magic(&self) -> Result<u64, ReadError> {
-        let sb = read_ptr(self.0, offset!(inode_sb))?;
-        read::<u64>(sb, offset!(sb_magic))
-    }
-
-    #[inline(always)]
-    pub fn is_overlay(&self) -> bool {
-        self.sb_magic()
-            .map(|m| m == OVERLAYFS_SUPER_MAGIC)
-            .unwrap_or(false)
-    }
-
     /// For an overlayfs inode: does it have an upper (container-written)
     /// dentry? `ovl_inode.__upperdentry` follows the embedded `vfs_inode`.
     #[inline(always)]
@@ -130,19 +177,6 @@ impl Inode {
                 .unwrap_or(false),
         }
     }
-}
-
-#[inline(always)]
-fn time_ns(base: *const u8, sec_off: usize, nsec_off: usize) -> u64 {
-    if sec_off == 0 {
-        return 0;
-    }
-    let sec = read::<i64>(base, sec_off).unwrap_or(0);
-    // Multigrain timestamps keep a flag in the top bits of the ctime nsec.
-    let nsec = read::<u32>(base, nsec_off).unwrap_or(0) & 0x3fff_ffff;
-    (sec as u64)
-        .wrapping_mul(1_000_000_000)
-        .wrapping_add(u64::from(nsec))
 }
 
 /// A `struct dentry *`.
@@ -186,6 +220,19 @@ impl Dentry {
         let name = read_ptr(self.0, base + offset!(qstr_name))?;
         let len = read::<u32>(self.0, base + offset!(qstr_len))?;
         Ok((name, len))
+    }
+
+    /// [`Dentry::is_memfd`] for a BTF-typed dentry: a name stored inline
+    /// in the dentry is one typed load, a longer one a helper read.
+    #[inline(always)]
+    pub fn typed_is_memfd(&self) -> bool {
+        let inline_name = offset!(dentry_inline_name);
+        let name: u64 = btf_load(self.0, offset!(dentry_name) + offset!(qstr_name));
+        if inline_name == 0 || name != self.0.wrapping_add(inline_name) as u64 {
+            return self.is_memfd();
+        }
+        let head: u64 = btf_load(self.0, inline_name);
+        head & 0xffff_ffff_ffff == u64::from_le_bytes(*b"memfd:\0\0")
     }
 
     /// Does the name start with `memfd:` (files made by `memfd_create`)?

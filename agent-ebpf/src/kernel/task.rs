@@ -6,7 +6,7 @@ use kestrel_common::TaskContext;
 
 use super::{
     ReadError,
-    file::{File, PathRef},
+    file::{File, PathRef, TypedFile},
     offsets::offset,
     read, read_ptr,
 };
@@ -41,6 +41,78 @@ impl TypedTask {
         TypedTask(unsafe { bpf_get_current_task_btf() } as *const u8)
     }
 
+    /// Wrap a `struct task_struct *` handed to a `tp_btf` program (typed
+    /// by the tracepoint's BTF prototype).
+    #[inline(always)]
+    pub fn from_arg(ptr: *const u8) -> TypedTask {
+        TypedTask(ptr)
+    }
+
+    #[inline(always)]
+    pub fn pid(&self) -> u32 {
+        btf_load(self.0, offset!(task_pid))
+    }
+
+    #[inline(always)]
+    pub fn tgid(&self) -> u32 {
+        btf_load(self.0, offset!(task_tgid))
+    }
+
+    #[inline(always)]
+    pub fn exit_code(&self) -> u32 {
+        btf_load(self.0, offset!(task_exit_code))
+    }
+
+    /// The parent's process id (0 if the parent cannot be read: a NULL
+    /// pointer loads as 0 and so does every field behind it).
+    #[inline(always)]
+    pub fn parent_tgid(&self) -> u32 {
+        let parent: *const u8 = btf_load(self.0, offset!(task_real_parent));
+        btf_load(parent, offset!(task_tgid))
+    }
+
+    /// The task's `comm` (NUL-padded, as `bpf_get_current_comm` gives it).
+    #[inline(always)]
+    pub fn comm(&self) -> [u8; 16] {
+        let lo: u64 = btf_load(self.0, offset!(task_comm));
+        let hi: u64 = btf_load(self.0, offset!(task_comm) + 8);
+        let mut comm = [0u8; 16];
+        comm[..8].copy_from_slice(&lo.to_le_bytes());
+        comm[8..].copy_from_slice(&hi.to_le_bytes());
+        comm
+    }
+
+    /// Real uid and gid (`cred->uid`, `cred->gid`).
+    #[inline(always)]
+    pub fn uid_gid(&self) -> (u32, u32) {
+        let cred: *const u8 = btf_load(self.0, offset!(task_cred));
+        (
+            btf_load(cred, offset!(cred_uid)),
+            btf_load(cred, offset!(cred_gid)),
+        )
+    }
+
+    /// The id of the task's cgroup2 cgroup (`cgroups->dfl_cgrp->kn->id`),
+    /// what `bpf_get_current_cgroup_id` returns for the current task.
+    #[inline(always)]
+    pub fn cgroup_id(&self) -> u64 {
+        let css_set: *const u8 = btf_load(self.0, offset!(task_cgroups));
+        let cgroup: *const u8 = btf_load(css_set, offset!(css_set_dfl_cgrp));
+        let kn: *const u8 = btf_load(cgroup, offset!(cgroup_kn));
+        btf_load(kn, offset!(kernfs_id))
+    }
+
+    /// Live threads of the group (`signal->live`); `None` without a
+    /// signal struct.
+    #[inline(always)]
+    pub fn live_threads(&self) -> Option<i32> {
+        let signal: *const u8 = btf_load(self.0, offset!(task_signal));
+        if signal.is_null() {
+            return None;
+        }
+        Some(btf_load(signal, offset!(signal_live)))
+    }
+
     /// The open file behind `fd`: typed loads down to the fd array (a
     /// pointer to pointers, which BTF loads only as a number), one read
     /// for the slot.
@@ -62,6 +134,53 @@ impl TypedTask {
         self.fs_path(offset!(fs_root))
     }
 
+    /// The task's working directory (`fs->pwd`).
+    #[inline(always)]
+    pub fn pwd(&self) -> Result<PathRef, ReadError> {
+        self.fs_path(offset!(fs_pwd))
+    }
+
+    /// The task's address space; `None` for a kernel thread.
+    #[inline(always)]
+    pub fn mm(&self) -> Option<TypedMm> {
+        let mm: *const u8 = btf_load(self.0, offset!(task_mm));
+        (!mm.is_null()).then_some(TypedMm(mm))
+    }
+
+    /// Credentials, session, terminal and namespace facts, all typed loads
+    /// but one helper read for a pid number in a nested pid namespace (its
+    /// index is not a constant).
+    #[inline(always)]
+    pub fn context(&self) -> TaskContext {
+        let loginuid = match offset!(task_loginuid) {
+            0 => u32::MAX,
+            off => btf_load(self.0, off),
+        };
+        let cred: *const u8 = btf_load(self.0, offset!(task_cred));
+        let mut ctx = TaskContext {
+            loginuid,
+            euid: btf_load(cred, offset!(cred_euid)),
+            egid: btf_load(cred, offset!(cred_egid)),
+            cap_effective: btf_load(cred, offset!(cred_cap_effective)),
+            ..TaskContext::default()
+        };
+        let pid: *const u8 = btf_load(self.0, offset!(task_thread_pid));
+        let level = if pid.is_null() {
+            0
+        } else {
+            btf_load::<u32>(pid, offset!(pid_level))
+        };
+        ctx.pid_ns_level = level;
+        ctx.vpid = typed_nr_at(pid, level);
+        let signal: *const u8 = btf_load(self.0, offset!(task_signal));
+        if !signal.is_null() {
+            ctx.sid = typed_session_nr(signal, offset!(pidtype_sid), level);
+            ctx.pgid = typed_session_nr(signal, offset!(pidtype_pgid), level);
+            ctx.tty = typed_tty_dev(signal);
+        }
+        ctx
+    }
+
     #[inline(always)]
     fn fs_path(&self, at: usize) -> Result<PathRef, ReadError> {
         let fs: *const u8 = btf_load(self.0, offset!(task_fs));
@@ -77,68 +196,80 @@ impl TypedTask {
     }
 }
 
+/// `pid->numbers[level].nr` (0 for a NULL `pid`). Level 0 (the initial
+/// namespace) is a constant offset, a typed load; a deeper level is a
+/// variable one, which the verifier only allows through a helper read.
+#[inline(always)]
+fn typed_nr_at(pid: *const u8, level: u32) -> u32 {
+    if pid.is_null() {
+        return 0;
+    }
+    if level == 0 {
+        return btf_load(pid, offset!(pid_numbers) + offset!(upid_nr));
+    }
+    Pid(pid).nr_at(level).unwrap_or(0)
+}
+
+/// The number of `signal->pids[pid_type]` in the namespace at `level` (0
+/// when it lives in an outer namespace or is unset).
+#[inline(always)]
+fn typed_session_nr(signal: *const u8, pid_type: usize, level: u32) -> u32 {
+    let pid: *const u8 = btf_load(signal, offset!(signal_pids) + pid_type * 8);
+    if pid.is_null() {
+        return 0;
+    }
+    let pid_level: u32 = btf_load(pid, offset!(pid_level));
+    if pid_level < level {
+        return 0;
+    }
+    typed_nr_at(pid, level)
+}
+
+/// Controlling terminal as `major << 20 | minor`, 0 if none.
+#[inline(always)]
+fn typed_tty_dev(signal: *const u8) -> u32 {
+    let tty: *const u8 = btf_load(signal, offset!(signal_tty));
+    if tty.is_null() {
+        return 0;
+    }
+    let index: i32 = btf_load(tty, offset!(tty_index));
+    let driver: *const u8 = btf_load(tty, offset!(tty_driver));
+    if driver.is_null() {
+        return 0;
+    }
+    let major: i32 = btf_load(driver, offset!(driver_major));
+    let minor_start: i32 = btf_load(driver, offset!(driver_minor_start));
+    ((major as u32) << 20) | ((minor_start + index) as u32 & 0xfffff)
+}
+
+/// A BTF-typed `struct mm_struct *`.
+#[derive(Clone, Copy)]
+pub struct TypedMm(*const u8);
+
+impl TypedMm {
+    /// Start and end of the argument strings in the new image's memory.
+    #[inline(always)]
+    pub fn args(&self) -> (u64, u64) {
+        (
+            btf_load(self.0, offset!(mm_arg_start)),
+            btf_load(self.0, offset!(mm_arg_end)),
+        )
+    }
+
+    /// The executable (`mm->exe_file`).
+    #[inline(always)]
+    pub fn exe_file(&self) -> Option<TypedFile> {
+        let file: *const u8 = btf_load(self.0, offset!(mm_exe_file));
+        (!file.is_null()).then_some(TypedFile::from_ptr(file))
+    }
+}
+
 impl Task {
     /// The task the program runs in.
     #[inline(always)]
     pub fn current() -> Task {
         // SAFETY: the helper has no preconditions.
         Task(unsafe { bpf_get_current_task() } as *const u8)
-    }
-
-    /// Wrap a task pointer handed to a tracepoint.
-    #[inline(always)]
-    pub fn from_ptr(ptr: *const u8) -> Task {
-        Task(ptr)
-    }
-
-    #[inline(always)]
-    pub fn pid(&self) -> Result<u32, ReadError> {
-        read::<u32>(self.0, offset!(task_pid))
-    }
-
-    #[inline(always)]
-    pub fn tgid(&self) -> Result<u32, ReadError> {
-        read::<u32>(self.0, offset!(task_tgid))
-    }
-
-    #[inline(always)]
-    pub fn real_parent(&self) -> Result<Task, ReadError> {
-        read_ptr(self.0, offset!(task_real_parent)).map(Task)
-    }
-
-    #[inline(always)]
-    pub fn exit_code(&self) -> Result<u32, ReadError> {
-        read::<u32>(self.0, offset!(task_exit_code))
-    }
-
-    #[inline(always)]
-    pub fn mm(&self) -> Result<Mm, ReadError> {
-        read_ptr(self.0, offset!(task_mm)).map(Mm)
-    }
-
-    #[inline(always)]
-    pub fn signal(&self) -> Result<Signal, ReadError> {
-        read_ptr(self.0, offset!(task_signal)).map(Signal)
-    }
-
-    #[inline(always)]
-    pub fn cred(&self) -> Result<Cred, ReadError> {
-        read_ptr(self.0, offset!(task_cred)).map(Cred)
-    }
-
-    /// Audit login uid; `u32::MAX` when unset or not compiled in.
-    #[inline(always)]
-    pub fn loginuid(&self) -> u32 {
-        match offset!(task_loginuid) {
-            0 => u32::MAX,
-            off => read::<u32>(self.0, off).unwrap_or(u32::MAX),
-        }
-    }
-
-    /// The task's `struct pid` (its thread pid).
-    #[inline(always)]
-    pub fn thread_pid(&self) -> Result<Pid, ReadError> {
-        read_ptr(self.0, offset!(task_thread_pid)).map(Pid)
     }
 
     #[inline(always)]
@@ -158,93 +289,6 @@ impl Task {
         let array = read_ptr(fdt, offset!(fdt_fd))?;
         read_ptr(array, (fd as usize) * 8).map(File::from_ptr)
     }
-
-    /// Credentials, session, terminal and namespace facts.
-    #[inline(always)]
-    pub fn context(&self) -> TaskContext {
-        let mut ctx = TaskContext {
-            loginuid: self.loginuid(),
-            ..TaskContext::default()
-        };
-        if let Ok(cred) = self.cred() {
-            ctx.euid = cred.euid().unwrap_or(0);
-            ctx.egid = cred.egid().unwrap_or(0);
-            ctx.cap_effective = cred.cap_effective().unwrap_or(0);
-        }
-        let mut level = 0;
-        if let Ok(pid) = self.thread_pid() {
-            level = pid.level().unwrap_or(0);
-            ctx.pid_ns_level = level;
-            ctx.vpid = pid.nr_at(level).unwrap_or(0);
-        }
-        if let Ok(signal) = self.signal() {
-            ctx.sid = signal.pid_nr(offset!(pidtype_sid), level);
-            ctx.pgid = signal.pid_nr(offset!(pidtype_pgid), level);
-            ctx.tty = signal.tty_dev().unwrap_or(0);
-        }
-        ctx
-    }
-}
-
-/// A `struct mm_struct *`.
-#[derive(Clone, Copy)]
-pub struct Mm(*const u8);
-
-impl Mm {
-    #[inline(always)]
-    pub fn arg_start(&self) -> Result<u64, ReadError> {
-        read::<u64>(self.0, offset!(mm_arg_start))
-    }
-
-    #[inline(always)]
-    pub fn arg_end(&self) -> Result<u64, ReadError> {
-        read::<u64>(self.0, offset!(mm_arg_end))
-    }
-
-    #[inline(always)]
-    pub fn exe_file(&self) -> Result<File, ReadError> {
-        read_ptr(self.0, offset!(mm_exe_file)).map(File::from_ptr)
-    }
-}
-
-/// A `struct signal_struct *`.
-#[derive(Clone, Copy)]
-pub struct Signal(*const u8);
-
-impl Signal {
-    /// Live threads of the group (`signal->live`, an `atomic_t`).
-    #[inline(always)]
-    pub fn live(&self) -> Result<i32, ReadError> {
-        read::<i32>(self.0, offset!(signal_live))
-    }
-
-    /// The number of `signal->pids[pid_type]` in the namespace at `level`
-    /// (0 when it lives in an outer namespace or cannot be read).
-    #[inline(always)]
-    fn pid_nr(&self, pid_type: usize, level: u32) -> u32 {
-        let Ok(pid) = read_ptr(self.0, offset!(signal_pids) + pid_type * 8) else {
-            return 0;
-        };
-        let pid = Pid(pid);
-        match pid.level() {
-            Ok(l) if l >= level => pid.nr_at(level).unwrap_or(0),
-            _ => 0,
-        }
-    }
-
-    /// Controlling terminal as `major << 20 | minor`, 0 if none.
-    #[inline(always)]
-    fn tty_dev(&self) -> Result<u32, ReadError> {
-        let tty = read::<*const u8>(self.0, offset!(signal_tty))?;
-        if tty.is_null() {
-            return Ok(0);
-        }
-        let index = read::<i32>(tty, offset!(tty_index))?;
-        let driver = read_ptr(tty, offset!(tty_driver))?;
-        let major = read::<i32>(driver, offset!(driver_major))?;
-        let minor_start = read::<i32>(driver, offset!(driver_minor_start))?;
-        Ok(((major as u32) << 20) | ((minor_start + index) as u32 & 0xfffff))
-    }
 }
 
 /// A `struct pid *`.
@@ -252,11 +296,6 @@ impl Signal {
 pub struct Pid(*const u8);
 
 impl Pid {
-    #[inline(always)]
-    pub fn level(&self) -> Result<u32, ReadError> {
-        read::<u32>(self.0, offset!(pid_level))
-    }
-
     /// `numbers[level].nr`.
     #[inline(always)]
     pub fn nr_at(&self, level: u32) -> Result<u32, ReadError> {
@@ -265,28 +304,6 @@ impl Pid {
             self.0,
             offset!(pid_numbers) + level * offset!(upid_size) + offset!(upid_nr),
         )
-    }
-}
-
-/// A `const struct cred *`.
-#[derive(Clone, Copy)]
-pub struct Cred(*const u8);
-
-impl Cred {
-    #[inline(always)]
-    pub fn euid(&self) -> Result<u32, ReadError> {
-        read::<u32>(self.0, offset!(cred_euid))
-    }
-
-    #[inline(always)]
-    pub fn egid(&self) -> Result<u32, ReadError> {
-        read::<u32>(self.0, offset!(cred_egid))
-    }
-
-    /// `cap_effective` (a `u64` since 6.3, two `u32` before: same bytes).
-    #[inline(always)]
-    pub fn cap_effective(&self) -> Result<u64, ReadError> {
-        read::<u64>(self.0, offset!(cred_cap_effective))
     }
 }
 
@@ -303,22 +320,5 @@ impl Fs {
     #[inline(always)]
     pub fn pwd(&self) -> PathRef {
         PathRef::at(self.0, offset!(fs_pwd))
-    }
-}
-
-/// A `struct linux_binprm *`.
-#[derive(Clone, Copy)]
-pub struct Binprm(*const u8);
-
-impl Binprm {
-    #[inline(always)]
-    pub fn from_ptr(ptr: *const u8) -> Binprm {
-        Binprm(ptr)
-    }
-
-    /// The `const char *filename` being executed.
-    #[inline(always)]
-    pub fn filename_ptr(&self) -> Result<*const u8, ReadError> {
-        read_ptr(self.0, offset!(binprm_filename))
     }
 }

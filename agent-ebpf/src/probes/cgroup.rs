@@ -10,7 +10,7 @@ use kestrel_common::{CgroupEvent, kind, loss};
 
 use super::fill_header;
 use crate::{
-    kernel::{ReadError, offsets::offset, read, read_ptr},
+    kernel::{ReadError, offsets::offset, read, read_ptr, task::TypedTask},
     maps::{EVENTS, bump_cache_gen, count_loss, submit_flags},
 };
 
@@ -49,7 +49,12 @@ fn try_cgroup(ctx: &BtfTracePointContext, k: u16) -> Result<(), ReadError> {
     // SAFETY: reserved, writable ring memory of the right size.
     unsafe {
         let e = &mut *event;
-        fill_header(&mut e.header, k, core::mem::size_of::<CgroupEvent>());
+        fill_header(
+            &mut e.header,
+            k,
+            core::mem::size_of::<CgroupEvent>(),
+            TypedTask::current(),
+        );
         e.cgroup_id = id;
         e._pad0 = [0; 3];
         e.path_len = match bpf_probe_read_kernel_str_bytes(path, &mut e.path) {

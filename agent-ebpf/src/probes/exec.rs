@@ -15,8 +15,9 @@ use crate::{
     kernel::{
         ReadError,
         file::Dentry,
+        offsets::offset,
         path,
-        task::{Binprm, Task},
+        task::{TypedTask, btf_load},
     },
     maps::{EVENTS, count_loss, submit_flags},
 };
@@ -30,13 +31,15 @@ pub fn sched_process_exec(ctx: BtfTracePointContext) -> i32 {
 }
 
 fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
-    // TP_PROTO(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+    // TP_PROTO(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm):
+    // `p` is the current task; `p` and `bprm` are BTF-typed, so what is
+    // read behind them is typed loads, not helper calls.
+    let task = TypedTask::from_arg(ctx.arg::<*const u8>(0));
     let old_pid = ctx.arg::<u64>(1) as u32;
-    let bprm = Binprm::from_ptr(ctx.arg::<*const u8>(2));
-    let filename = bprm.filename_ptr()?;
-    let task = Task::current();
-    let mm = task.mm()?;
-    let (arg_start, arg_end) = (mm.arg_start()?, mm.arg_end()?);
+    let bprm = ctx.arg::<*const u8>(2);
+    let filename: u64 = btf_load(bprm, offset!(binprm_filename));
+    let mm = task.mm().ok_or(ReadError)?;
+    let (arg_start, arg_end) = mm.args();
 
     let Some(mut entry) = EVENTS.reserve::<ExecEvent>(0) else {
         count_loss(kind::EXEC, loss::RING_FULL);
@@ -47,12 +50,18 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
     // size; every field is written before submit.
     unsafe {
         let e = &mut *event;
-        fill_header(&mut e.header, kind::EXEC, core::mem::size_of::<ExecEvent>());
+        fill_header(
+            &mut e.header,
+            kind::EXEC,
+            core::mem::size_of::<ExecEvent>(),
+            task,
+        );
         e.old_pid = old_pid;
         e._pad1 = 0;
         let mut flags = 0u32;
 
-        let name_len = match bpf_probe_read_kernel_str_bytes(filename, &mut e.filename) {
+        let name_len = match bpf_probe_read_kernel_str_bytes(filename as *const u8, &mut e.filename)
+        {
             Ok(bytes) => bytes.len(),
             Err(_) => 0,
         };
@@ -94,15 +103,14 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
         e.exe_path[0] = 0;
         e.cwd_len = 0;
         e.cwd[0] = 0;
-        if let Ok(fs) = task.fs() {
-            let root = fs.root();
-            if let Ok(exe) = mm.exe_file() {
+        if let Ok(root) = task.root() {
+            if let Some(exe) = mm.exe_file() {
                 let exe_path = exe.path();
-                if let Ok(inode) = exe.inode() {
-                    e.exe_ino = inode.ino().unwrap_or(0);
+                if let Some(inode) = exe.inode() {
+                    e.exe_ino = inode.ino();
                     e.exe_ctime_ns = inode.ctime_ns();
                     e.exe_mtime_ns = inode.mtime_ns();
-                    if inode.nlink().map(|n| n == 0).unwrap_or(false) {
+                    if inode.nlink() == 0 {
                         xf |= exe_flags::DELETED;
                     }
                     if inode.is_overlay() {
@@ -112,7 +120,7 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
                         }
                     }
                 }
-                if Dentry(exe_path.dentry).is_memfd() {
+                if !exe_path.dentry.is_null() && Dentry(exe_path.dentry).typed_is_memfd() {
                     xf |= exe_flags::MEMFD;
                 }
                 if let Ok((n, cut)) = path::resolve(exe_path, root, &mut e.exe_path) {
@@ -122,7 +130,9 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
                     }
                 }
             }
-            if let Ok((n, cut)) = path::resolve(fs.pwd(), root, &mut e.cwd) {
+            if let Ok(pwd) = task.pwd()
+                && let Ok((n, cut)) = path::resolve(pwd, root, &mut e.cwd)
+            {
                 e.cwd_len = n;
                 if cut {
                     xf |= exe_flags::CWD_TRUNCATED;

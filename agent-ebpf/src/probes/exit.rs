@@ -3,14 +3,12 @@
 //! already dropped to 0 when the tracepoint fires), so userspace learns that
 //! a process ended without hearing about every thread.
 
-use aya_ebpf::{
-    helpers::bpf_get_current_cgroup_id, macros::btf_tracepoint, programs::BtfTracePointContext,
-};
+use aya_ebpf::{macros::btf_tracepoint, programs::BtfTracePointContext};
 use kestrel_common::{ExitEvent, MAX_SYSCALLS, exit_flags, kind, loss};
 
-use super::{fill_header, syscalls::note_use};
+use super::{fill_header, syscalls::note_use_current};
 use crate::{
-    kernel::{ReadError, offsets::setting, task::Task},
+    kernel::{ReadError, offsets::setting, task::TypedTask},
     maps::{EVENTS, count_loss, submit_flags},
 };
 
@@ -24,11 +22,10 @@ pub fn sched_process_exit(ctx: BtfTracePointContext) -> i32 {
 
 fn try_sched_process_exit(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
     // TP_PROTO(struct task_struct *p, ...): the exiting task is current.
-    let task = Task::from_ptr(ctx.arg::<*const u8>(0));
-    let pid = task.pid()?;
-    let tgid = task.tgid()?;
-    let group_dead = task.signal()?.live()? == 0;
-    let exit_code = task.exit_code()?;
+    let task = TypedTask::from_arg(ctx.arg::<*const u8>(0));
+    let (pid, tgid) = (task.pid(), task.tgid());
+    let group_dead = task.live_threads().ok_or(ReadError)? == 0;
+    let exit_code = task.exit_code();
     if setting!(profile) != 0 && exit_code & 0x7f == 0 {
         // Not killed by a signal: the task called exit_group (a process's
         // main thread, as libc's exit() does) or exit (a thread ending).
@@ -39,8 +36,7 @@ fn try_sched_process_exit(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
             setting!(exit_nr)
         };
         if nr < MAX_SYSCALLS {
-            // SAFETY: the helper has no preconditions.
-            note_use(unsafe { bpf_get_current_cgroup_id() }, nr);
+            note_use_current(task.cgroup_id(), nr);
         }
     }
     if pid != tgid && !group_dead {
@@ -57,6 +53,7 @@ fn try_sched_process_exit(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
             &mut (*event).header,
             kind::EXIT,
             core::mem::size_of::<ExitEvent>(),
+            task,
         );
         (*event).exit_code = exit_code;
         (*event).flags = if group_dead {

@@ -6,7 +6,7 @@ use kestrel_common::{ForkEvent, kind, loss};
 
 use super::fill_header;
 use crate::{
-    kernel::{ReadError, task::Task},
+    kernel::{ReadError, task::TypedTask},
     maps::{EVENTS, bump_cache_gen, count_loss, submit_flags},
 };
 
@@ -23,9 +23,8 @@ pub fn sched_process_fork(ctx: BtfTracePointContext) -> i32 {
 
 fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
     // TP_PROTO(struct task_struct *parent, struct task_struct *child)
-    let child = Task::from_ptr(ctx.arg::<*const u8>(1));
-    let child_pid = child.pid()?;
-    let child_tgid = child.tgid()?;
+    let child = TypedTask::from_arg(ctx.arg::<*const u8>(1));
+    let (child_pid, child_tgid) = (child.pid(), child.tgid());
     if child_pid != child_tgid {
         return Ok(()); // a thread, not a process
     }
@@ -40,6 +39,7 @@ fn try_sched_process_fork(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
             &mut (*event).header,
             kind::FORK,
             core::mem::size_of::<ForkEvent>(),
+            TypedTask::from_arg(ctx.arg::<*const u8>(0)),
         );
         (*event).child_pid = child_pid;
         (*event).child_tgid = child_tgid;

@@ -222,9 +222,26 @@ fn record_use(cache: &mut CgroupCache, nr: u32) {
     note_use(cache.cgroup, nr);
 }
 
+/// The current task, in `cgroup`, used `nr` where the dispatcher cannot
+/// see it (a call that never returns, seen by the exit tracepoint): this
+/// CPU's cache answers when it holds that cgroup, else the shared map does.
+#[inline(always)]
+pub fn note_use_current(cgroup: u64, nr: u32) {
+    let generation = CACHE_GEN.get(0).copied().unwrap_or(0);
+    if let Some(cache) = CGROUP_CACHE.get_ptr_mut(0) {
+        // SAFETY: valid per-CPU map value pointer, used by this CPU only.
+        let cache = unsafe { &mut *cache };
+        if cache.cgroup == cgroup && cache.generation == generation {
+            record_use(cache, nr);
+            return;
+        }
+    }
+    note_use(cgroup, nr);
+}
+
 /// Add `nr` to `cgroup`'s profile; on its first use send a small record.
 #[inline(always)]
-pub fn note_use(cgroup: u64, nr: u32) {
+fn note_use(cgroup: u64, nr: u32) {
     let word = ((nr / 64) as usize) % PROFILE_WORDS;
     let bit = 1u64 << (nr % 64);
     if !set_profile_bit(cgroup, word, bit) {
@@ -241,6 +258,7 @@ pub fn note_use(cgroup: u64, nr: u32) {
             &mut (*event).header,
             kind::FIRST_SYSCALL,
             core::mem::size_of::<FirstSyscallEvent>(),
+            TypedTask::current(),
         );
         (*event).nr = nr;
         (*event)._pad0 = 0;
@@ -344,6 +362,7 @@ fn emit(nr: u32, spec: &SyscallSpec, args: &[u64; 6], ret: i64) {
             &mut e.header,
             kind::SYSCALL,
             core::mem::size_of::<SyscallEvent>(),
+            TypedTask::current(),
         );
         e.nr = nr;
         e.handler = spec.handler;

@@ -220,6 +220,11 @@ pub fn resolve_offsets(btf: &Btf) -> Result<(Offsets, MissingOptional), Box<Offs
         cgroup_root: r.get("cgroup", "root")?,
         kernfs_id: r.get("kernfs_node", "id")?,
         cgroup_root_hierarchy_id: r.get("cgroup_root", "hierarchy_id")?,
+        task_comm: r.get("task_struct", "comm")?,
+        cred_uid: r.get("cred", "uid")?,
+        cred_gid: r.get("cred", "gid")?,
+        task_cgroups: r.get("task_struct", "cgroups")?,
+        css_set_dfl_cgrp: r.get("css_set", "dfl_cgrp")?,
     };
     // `struct sock` starts with `struct sock_common __sk_common`.
     if let Ok(Some(off)) = btf.try_member_offset("sock", "__sk_common")
