@@ -45,18 +45,26 @@ pub fn submit_flags(size: usize) -> u64 {
     }
 }
 
-/// Generation of what the syscall dispatcher's per-CPU cache holds (see
-/// `probes::syscalls`): bumped when a task may start or join a cgroup
-/// (fork, cgroup attach) and by userspace when the host-cgroup set changes,
-/// so every CPU's cache refreshes.
+/// Generations of what the syscall dispatcher's per-CPU cache holds (see
+/// `probes::syscalls`). Slot [`SET_GEN`] is bumped by userspace when the
+/// host-cgroup set changes: every CPU's cache then reloads its cgroup's
+/// facts. Slot [`TASK_GEN`] is bumped when a task may start or join a
+/// cgroup (fork, cgroup attach): every CPU's cache then re-reads the
+/// current task's cgroup id, and reloads the rest only if it changed.
 #[map(name = "CACHE_GEN")]
-pub static CACHE_GEN: Array<u64> = Array::with_max_entries(1, 0);
+pub static CACHE_GEN: Array<u64> = Array::with_max_entries(2, 0);
 
-/// Invalidate every CPU's dispatcher cache. Two racing bumps may store the
-/// same value; either way the value changed, which is all a cache checks.
+/// [`CACHE_GEN`] slot of the host-set generation (written by userspace).
+pub const SET_GEN: u32 = 0;
+/// [`CACHE_GEN`] slot of the task-identity generation.
+pub const TASK_GEN: u32 = 1;
+
+/// Make every CPU's dispatcher cache re-read the current task's cgroup.
+/// Two racing bumps may store the same value; either way the value
+/// changed, which is all a cache checks.
 #[inline(always)]
-pub fn bump_cache_gen() {
-    if let Some(generation) = CACHE_GEN.get_ptr_mut(0) {
+pub fn bump_task_gen() {
+    if let Some(generation) = CACHE_GEN.get_ptr_mut(TASK_GEN) {
         // SAFETY: valid map value pointer.
         unsafe { *generation = (*generation).wrapping_add(1) };
     }

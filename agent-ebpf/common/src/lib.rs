@@ -419,6 +419,9 @@ pub struct Offsets {
     pub cred_gid: u32,
     pub task_cgroups: u32,
     pub css_set_dfl_cgrp: u32,
+    /// BTF id of `struct dentry`, for `bpf_rdonly_cast` (0: the typed
+    /// path resolution is off).
+    pub btf_id_dentry: u32,
 }
 
 impl Offsets {

@@ -7,7 +7,7 @@
 //! resolve several paths (exec: exe and cwd) far below its limits.
 
 use aya_ebpf::{
-    helpers::generated::{bpf_get_current_task_btf, bpf_loop, bpf_probe_read_kernel},
+    helpers::generated::{bpf_loop, bpf_probe_read_kernel},
     macros::map,
     maps::{
         PerCpuArray,
@@ -210,6 +210,110 @@ pub fn resolve(
     Ok((n as u16, truncated))
 }
 
+/// Components [`typed_resolve`] follows at most.
+const TYPED_RESOLVE_DEPTH: usize = 8;
+/// Bytes an inline dentry name holds at most (`DNAME_INLINE_LEN - 1` on
+/// 64-bit kernels): five 8-byte loads cover it.
+const INLINE_NAME_MAX: u32 = 39;
+
+/// [`resolve`] with typed loads and no helper call, for the common case: a
+/// path on the task's root mount, at most `TYPED_RESOLVE_DEPTH`
+/// components, every name stored inline in its dentry, short enough that
+/// whole-word stores stay inside `out`. `None` for anything else: the
+/// caller then walks the slow way. Two passes: up from the leaf to find
+/// the components and the length, then down from the top writing each
+/// name with word stores (the bytes past a name's end are masked to zero
+/// and overwritten by the next component).
+#[inline(always)]
+pub fn typed_resolve(path: PathRef, root: PathRef, out: &mut [u8; STR_LEN]) -> Option<u16> {
+    let inline_name = offset!(dentry_inline_name);
+    let btf_id = offset!(btf_id_dentry) as u32;
+    if inline_name == 0 || btf_id == 0 || path.mnt != root.mnt || path.dentry.is_null() {
+        return None;
+    }
+    let name_ptr = offset!(dentry_name) + offset!(qstr_name);
+    let name_len = offset!(dentry_name) + offset!(qstr_len);
+    let root_dentry = root.dentry as u64;
+    let mut dentries = [0u64; TYPED_RESOLVE_DEPTH];
+    let mut lens = [0u32; TYPED_RESOLVE_DEPTH];
+    let mut depth = 0usize;
+    let mut total = 0u32;
+    let mut dentry = path.dentry as u64;
+    while dentry != root_dentry {
+        if depth >= TYPED_RESOLVE_DEPTH {
+            return None;
+        }
+        let d = rdonly_cast(dentry, btf_id);
+        let parent: u64 = btf_load(d, offset!(dentry_parent));
+        let name: u64 = btf_load(d, name_ptr);
+        let len: u32 = btf_load(d, name_len);
+        // The top of a filesystem is its own parent: the root was not met
+        // (another root, or a path outside it).
+        if parent == 0 || parent == dentry || len == 0 || len > INLINE_NAME_MAX {
+            return None;
+        }
+        if name != dentry.wrapping_add(inline_name as u64) {
+            return None; // a long name, stored elsewhere
+        }
+        dentries[depth] = dentry;
+        lens[depth] = len;
+        total += 1 + len;
+        depth += 1;
+        dentry = parent;
+    }
+    // Room for the last name's whole words and the NUL.
+    if total as usize > STR_LEN - 48 {
+        return None;
+    }
+    if depth == 0 {
+        out[0] = b'/';
+        out[1] = 0;
+        return Some(1);
+    }
+    let mut pos = 0usize;
+    while depth > 0 {
+        depth -= 1;
+        let at = pos & (STR_LEN - 1);
+        if at > STR_LEN - 48 {
+            return None;
+        }
+        let i = depth & (TYPED_RESOLVE_DEPTH - 1);
+        let d = rdonly_cast(dentries[i], btf_id);
+        let len = lens[i] as usize;
+        out[at] = b'/';
+        let words: [u64; 5] = [
+            btf_load(d, inline_name),
+            btf_load(d, inline_name + 8),
+            btf_load(d, inline_name + 16),
+            btf_load(d, inline_name + 24),
+            btf_load(d, inline_name + 32),
+        ];
+        for (j, word) in words.iter().enumerate() {
+            let start = 8 * j;
+            if start >= len {
+                break;
+            }
+            let left = len - start;
+            let word = if left < 8 {
+                word & ((1u64 << (8 * left)) - 1)
+            } else {
+                *word
+            };
+            // SAFETY: `at + 1 + 40 <= STR_LEN` (checked above), so the
+            // 8 bytes at `at + 1 + start` (start <= 32) lie inside `out`.
+            unsafe {
+                core::ptr::write_unaligned(
+                    out.as_mut_ptr().add(at + 1 + start).cast::<u64>(),
+                    word,
+                );
+            }
+        }
+        pos = at + 1 + len;
+    }
+    out[pos & (STR_LEN - 1)] = 0;
+    Some(pos as u16)
+}
+
 /// Does `path`, relative to `root`, start with one of the prefixes in
 /// `prefixes` (an LPM trie keyed by path bytes; `heads` rejects most paths
 /// before it)? Resolved in the scratch buffer only; nothing is copied out.
@@ -273,18 +377,17 @@ const TYPED_DEPTH: usize = 8;
 /// Anything else answers false (not ruled out): the caller then resolves
 /// the path the slow way.
 #[inline(always)]
-pub fn typed_reject(fd: u64, heads: &PathHeads) -> bool {
+pub fn typed_reject(task: TypedTask, fd: u64, heads: &PathHeads) -> bool {
     let inline_name = offset!(dentry_inline_name);
     let btf_id_file = offset!(btf_id_file) as u32;
     if inline_name == 0 || btf_id_file == 0 {
         return false;
     }
-    let Ok(file) = TypedTask::current().file(fd) else {
+    let Ok(file) = task.file(fd) else {
         return false;
     };
     let file = rdonly_cast(file.addr(), btf_id_file);
-    // SAFETY: the helper has no preconditions.
-    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    let task = task.as_ptr();
     let f_path = offset!(file_f_path);
     let mnt: *const u8 = btf_load(file, f_path + offset!(path_mnt));
     let mut dentry: *const u8 = btf_load(file, f_path + offset!(path_dentry));

@@ -41,6 +41,12 @@ impl TypedTask {
         TypedTask(unsafe { bpf_get_current_task_btf() } as *const u8)
     }
 
+    /// The BTF-typed `struct task_struct *` itself.
+    #[inline(always)]
+    pub fn as_ptr(&self) -> *const u8 {
+        self.0
+    }
+
     /// Wrap a `struct task_struct *` handed to a `tp_btf` program (typed
     /// by the tracepoint's BTF prototype).
     #[inline(always)]

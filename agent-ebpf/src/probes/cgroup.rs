@@ -11,7 +11,7 @@ use kestrel_common::{CgroupEvent, kind, loss};
 use super::fill_header;
 use crate::{
     kernel::{ReadError, offsets::offset, read, read_ptr, task::TypedTask},
-    maps::{EVENTS, bump_cache_gen, count_loss, submit_flags},
+    maps::{EVENTS, bump_task_gen, count_loss, submit_flags},
 };
 
 #[btf_tracepoint(function = "cgroup_mkdir")]
@@ -71,6 +71,6 @@ fn try_cgroup(ctx: &BtfTracePointContext, k: u16) -> Result<(), ReadError> {
 /// cgroup, so they refresh.
 #[btf_tracepoint(function = "cgroup_attach_task")]
 pub fn cgroup_attach_task(_ctx: BtfTracePointContext) -> i32 {
-    bump_cache_gen();
+    bump_task_gen();
     0
 }

@@ -123,7 +123,9 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
                 if !exe_path.dentry.is_null() && Dentry(exe_path.dentry).typed_is_memfd() {
                     xf |= exe_flags::MEMFD;
                 }
-                if let Ok((n, cut)) = path::resolve(exe_path, root, &mut e.exe_path) {
+                if let Some(n) = path::typed_resolve(exe_path, root, &mut e.exe_path) {
+                    e.exe_path_len = n;
+                } else if let Ok((n, cut)) = path::resolve(exe_path, root, &mut e.exe_path) {
                     e.exe_path_len = n;
                     if cut {
                         xf |= exe_flags::PATH_TRUNCATED;
@@ -131,6 +133,10 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
                 }
             }
             if let Ok(pwd) = task.pwd()
+                && let Some(n) = path::typed_resolve(pwd, root, &mut e.cwd)
+            {
+                e.cwd_len = n;
+            } else if let Ok(pwd) = task.pwd()
                 && let Ok((n, cut)) = path::resolve(pwd, root, &mut e.cwd)
             {
                 e.cwd_len = n;

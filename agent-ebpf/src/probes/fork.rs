@@ -7,14 +7,14 @@ use kestrel_common::{ForkEvent, kind, loss};
 use super::fill_header;
 use crate::{
     kernel::{ReadError, task::TypedTask},
-    maps::{EVENTS, bump_cache_gen, count_loss, submit_flags},
+    maps::{EVENTS, bump_task_gen, count_loss, submit_flags},
 };
 
 #[btf_tracepoint(function = "sched_process_fork")]
 pub fn sched_process_fork(ctx: BtfTracePointContext) -> i32 {
     // The new task (thread or process) may reuse a dead task's stack, and
     // with it the `pt_regs` address the dispatcher's cache is keyed by.
-    bump_cache_gen();
+    bump_task_gen();
     if try_sched_process_fork(&ctx).is_err() {
         count_loss(kind::FORK, loss::READ_FAILED);
     }

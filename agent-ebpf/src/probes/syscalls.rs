@@ -43,7 +43,7 @@ use crate::{
         path,
         task::{Task, TypedTask},
     },
-    maps::{CACHE_GEN, EVENTS, count_loss, submit_flags},
+    maps::{CACHE_GEN, EVENTS, SET_GEN, TASK_GEN, count_loss, submit_flags},
 };
 
 /// What to capture per syscall number; written by userspace for the running
@@ -81,13 +81,17 @@ static HOST_OPEN_HEADS: Array<PathHeads> = Array::with_max_entries(1, 0);
 /// no helper call is needed to recognise it): its cgroup, whether that is a
 /// host cgroup, and the cgroup's profile bits. A task makes many syscalls
 /// between context switches, so almost every syscall is answered here
-/// without touching a shared map. `CACHE_GEN` changes whenever a task may
-/// have started or changed cgroup, or the host set changed.
+/// without touching a shared map. A new task may get a dead one's stack,
+/// and with it the same `pt_regs` address, so a fork (or a cgroup attach)
+/// bumps the task generation and the next syscall on every CPU re-reads
+/// its cgroup id; the cgroup's facts are reloaded only when that id, or
+/// the host set (the set generation), changed.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct CgroupCache {
     regs: u64,
-    generation: u64,
+    task_gen: u64,
+    set_gen: u64,
     cgroup: u64,
     host: u64,
     bits: [u64; PROFILE_WORDS],
@@ -96,23 +100,33 @@ pub struct CgroupCache {
 #[map(name = "CGROUP_CACHE")]
 static CGROUP_CACHE: PerCpuArray<CgroupCache> = PerCpuArray::with_max_entries(1, 0);
 
+/// The two generations ([`SET_GEN`], [`TASK_GEN`]).
+#[inline(always)]
+fn generations() -> (u64, u64) {
+    (
+        CACHE_GEN.get(SET_GEN).copied().unwrap_or(0),
+        CACHE_GEN.get(TASK_GEN).copied().unwrap_or(0),
+    )
+}
+
 /// This CPU's cache, refreshed for the current task.
 #[inline(always)]
 fn current_cgroup(regs: *const u8) -> Option<&'static mut CgroupCache> {
-    let generation = CACHE_GEN.get(0).copied().unwrap_or(0);
+    let (set_gen, task_gen) = generations();
     let cache = CGROUP_CACHE.get_ptr_mut(0)?;
     // SAFETY: valid per-CPU map value pointer; only this CPU uses it, and a
     // tracing program does not nest into itself on one CPU.
     let cache = unsafe { &mut *cache };
-    if cache.regs == regs as u64 && cache.generation == generation {
+    if cache.regs == regs as u64 && cache.task_gen == task_gen && cache.set_gen == set_gen {
         return Some(cache);
     }
     // SAFETY: the helper has no preconditions.
     let cgroup = unsafe { bpf_get_current_cgroup_id() };
     cache.regs = regs as u64;
-    if cache.cgroup != cgroup || cache.generation != generation {
+    cache.task_gen = task_gen;
+    if cache.cgroup != cgroup || cache.set_gen != set_gen {
         cache.cgroup = cgroup;
-        cache.generation = generation;
+        cache.set_gen = set_gen;
         // SAFETY: the values are copied out at once.
         cache.host = u64::from(unsafe { HOST_CGROUPS.get(cgroup) }.is_some());
         // SAFETY: as above.
@@ -198,10 +212,10 @@ fn host_rules_want(fd: u64) -> bool {
     let Some(heads) = HOST_OPEN_HEADS.get(0) else {
         return true;
     };
-    if path::typed_reject(fd, heads) {
+    let task = TypedTask::current();
+    if path::typed_reject(task, fd, heads) {
         return false;
     }
-    let task = TypedTask::current();
     let (Ok(file), Ok(root)) = (task.file(fd), task.root()) else {
         return true;
     };
@@ -227,11 +241,11 @@ fn record_use(cache: &mut CgroupCache, nr: u32) {
 /// CPU's cache answers when it holds that cgroup, else the shared map does.
 #[inline(always)]
 pub fn note_use_current(cgroup: u64, nr: u32) {
-    let generation = CACHE_GEN.get(0).copied().unwrap_or(0);
+    let (set_gen, _) = generations();
     if let Some(cache) = CGROUP_CACHE.get_ptr_mut(0) {
         // SAFETY: valid per-CPU map value pointer, used by this CPU only.
         let cache = unsafe { &mut *cache };
-        if cache.cgroup == cgroup && cache.generation == generation {
+        if cache.cgroup == cgroup && cache.set_gen == set_gen {
             record_use(cache, nr);
             return;
         }

@@ -225,6 +225,10 @@ pub fn resolve_offsets(btf: &Btf) -> Result<(Offsets, MissingOptional), Box<Offs
         cred_gid: r.get("cred", "gid")?,
         task_cgroups: r.get("task_struct", "cgroups")?,
         css_set_dfl_cgrp: r.get("css_set", "dfl_cgrp")?,
+        btf_id_dentry: match btf.func_id("bpf_rdonly_cast") {
+            Some(_) => btf.struct_id("dentry").unwrap_or(0),
+            None => 0,
+        },
     };
     // `struct sock` starts with `struct sock_common __sk_common`.
     if let Ok(Some(off)) = btf.try_member_offset("sock", "__sk_common")
