@@ -148,3 +148,61 @@ fn killed_process_exit_carries_the_signal() {
     };
     assert_eq!(x.signal, libc::SIGKILL);
 }
+
+/// The exec event's exe path and cwd are the kernel's, however they are
+/// resolved: a short path on the root mount (typed loads), a deep one and
+/// one with a name too long for the dentry's inline storage (the walk).
+#[test]
+fn exec_reports_exe_path_and_cwd_short_deep_and_long_named() {
+    if !require_root() {
+        return;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("kestrel-paths")
+        .tempdir()
+        .expect("temp dir");
+    let base = std::fs::canonicalize(tmp.path()).expect("canonical temp dir");
+    let base = base.to_str().expect("utf-8 temp dir");
+    let dirs = [
+        format!("{base}/s"),
+        format!("{base}/d/1/2/3/4/5/6/7/8/9/10"),
+        format!(
+            "{base}/{}",
+            "a-component-name-longer-than-the-inline-forty-bytes"
+        ),
+    ];
+    let sensor = LiveSensor::start();
+    let cgroup = TestCgroup::new("paths");
+    for dir in &dirs {
+        std::fs::create_dir_all(dir).expect("create dir");
+        let exe = format!("{dir}/kestrel-true");
+        std::fs::copy("/bin/true", &exe).expect("copy /bin/true");
+        let status = cgroup
+            .command(&exe)
+            .current_dir(dir)
+            .status()
+            .expect("run the copy");
+        assert!(status.success());
+    }
+    let exe_of = |dir: &str| format!("{dir}/kestrel-true");
+    let events = sensor.wait_for("exec of the three copies", |events| {
+        let mine = LiveSensor::in_cgroup(events, cgroup.id);
+        dirs.iter().all(|dir| {
+            mine.iter()
+                .any(|e| matches!(&e.body, EventBody::Exec(x) if x.filename == exe_of(dir)))
+        })
+    });
+    let mine = LiveSensor::in_cgroup(&events, cgroup.id);
+    for dir in &dirs {
+        let exec = mine
+            .iter()
+            .find_map(|e| match &e.body {
+                EventBody::Exec(x) if x.filename == exe_of(dir) => Some(x),
+                _ => None,
+            })
+            .expect("exec of the copy");
+        assert_eq!(exec.exe_path, exe_of(dir), "exe path from {dir}");
+        assert_eq!(exec.cwd, dir.as_str(), "cwd");
+        assert!(!exec.exe_deleted && !exec.exe_from_memfd);
+    }
+}

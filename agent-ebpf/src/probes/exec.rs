@@ -132,16 +132,14 @@ fn try_sched_process_exec(ctx: &BtfTracePointContext) -> Result<(), ReadError> {
                     }
                 }
             }
-            if let Ok(pwd) = task.pwd()
-                && let Some(n) = path::typed_resolve(pwd, root, &mut e.cwd)
-            {
-                e.cwd_len = n;
-            } else if let Ok(pwd) = task.pwd()
-                && let Ok((n, cut)) = path::resolve(pwd, root, &mut e.cwd)
-            {
-                e.cwd_len = n;
-                if cut {
-                    xf |= exe_flags::CWD_TRUNCATED;
+            if let Ok(pwd) = task.pwd() {
+                if let Some(n) = path::typed_resolve(pwd, root, &mut e.cwd) {
+                    e.cwd_len = n;
+                } else if let Ok((n, cut)) = path::resolve(pwd, root, &mut e.cwd) {
+                    e.cwd_len = n;
+                    if cut {
+                        xf |= exe_flags::CWD_TRUNCATED;
+                    }
                 }
             }
         }

@@ -129,6 +129,16 @@ pub fn resolve_offsets(btf: &Btf) -> Result<(Offsets, MissingOptional), Box<Offs
             0
         }
     };
+    // A struct's BTF id for `bpf_rdonly_cast`; 0 (the typed paths that
+    // need it off) when the kernel lacks the kfunc or the struct.
+    let has_rdonly_cast = btf.func_id("bpf_rdonly_cast").is_some();
+    let cast_id = |name: &str| {
+        if has_rdonly_cast {
+            btf.struct_id(name).unwrap_or(0)
+        } else {
+            0
+        }
+    };
     let offsets = Offsets {
         task_pid: r.get("task_struct", "pid")?,
         task_tgid: r.get("task_struct", "tgid")?,
@@ -168,10 +178,7 @@ pub fn resolve_offsets(btf: &Btf) -> Result<(Offsets, MissingOptional), Box<Offs
         files_fdt: r.get("files_struct", "fdt")?,
         fdt_fd: r.get("fdtable", "fd")?,
         fdt_max_fds: r.get("fdtable", "max_fds")?,
-        btf_id_file: match btf.func_id("bpf_rdonly_cast") {
-            Some(_) => btf.struct_id("file").unwrap_or(0),
-            None => 0,
-        },
+        btf_id_file: cast_id("file"),
         file_f_path: r.get("file", "f_path")?,
         file_f_inode: r.get("file", "f_inode")?,
         file_private_data: r.get("file", "private_data")?,
@@ -225,10 +232,7 @@ pub fn resolve_offsets(btf: &Btf) -> Result<(Offsets, MissingOptional), Box<Offs
         cred_gid: r.get("cred", "gid")?,
         task_cgroups: r.get("task_struct", "cgroups")?,
         css_set_dfl_cgrp: r.get("css_set", "dfl_cgrp")?,
-        btf_id_dentry: match btf.func_id("bpf_rdonly_cast") {
-            Some(_) => btf.struct_id("dentry").unwrap_or(0),
-            None => 0,
-        },
+        btf_id_dentry: cast_id("dentry"),
     };
     // `struct sock` starts with `struct sock_common __sk_common`.
     if let Ok(Some(off)) = btf.try_member_offset("sock", "__sk_common")
