@@ -158,8 +158,8 @@ struct Args {
 }
 
 fn parse_args() -> anyhow::Result<Args> {
-    let mut secs: f64 = 1.0;
-    let mut pairs: u32 = 5;
+    let mut secs: f64 = 2.0;
+    let mut pairs: u32 = 9;
     let mut workloads = WORKLOADS.to_vec();
     let mut kestrel = None;
     let mut agent_config = None;
@@ -255,7 +255,7 @@ fn main() -> anyhow::Result<()> {
     println!();
     println!("load average at the end: {}", load_average());
     print_table(&rows);
-    let met = rows.iter().filter(|r| r.met).count();
+    let met = rows.iter().filter(|r| r.verdict.is_met()).count();
     println!("\ngoals met: {met} of {}", rows.len());
     Ok(())
 }
@@ -407,7 +407,56 @@ struct Row {
     decode_errors: u64,
     agent_cpu: f64,
     agent_peak_kib: u64,
-    met: bool,
+    /// Distribution-free 95 % interval of the median kestrel ratio (None:
+    /// too few rounds for one).
+    ratio_ci: Option<(f64, f64)>,
+    /// Round-to-round coefficient of variation of the unprobed rate: how
+    /// noisy the machine was while this row was measured.
+    without_cv: f64,
+    verdict: Verdict,
+}
+
+/// A goal judged against the median and its confidence interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// The whole interval is at or above the goal.
+    Met,
+    /// The median is at or above the goal, the interval reaches below it.
+    MetWithinNoise,
+    /// The median is below the goal, the interval reaches above it.
+    MissedWithinNoise,
+    /// The whole interval is below the goal, or a drop or decode error.
+    Missed,
+}
+
+impl Verdict {
+    /// `threshold` is the ratio the goal asks for; `clean` whether the
+    /// goal's loss conditions hold. Without an interval the median decides.
+    fn judge(median: f64, ci: Option<(f64, f64)>, threshold: f64, clean: bool) -> Verdict {
+        if !clean {
+            return Verdict::Missed;
+        }
+        let (lo, hi) = ci.unwrap_or((median, median));
+        match (median >= threshold, lo >= threshold, hi >= threshold) {
+            (true, true, _) => Verdict::Met,
+            (true, false, _) => Verdict::MetWithinNoise,
+            (false, _, true) => Verdict::MissedWithinNoise,
+            (false, _, false) => Verdict::Missed,
+        }
+    }
+
+    fn is_met(self) -> bool {
+        matches!(self, Verdict::Met | Verdict::MetWithinNoise)
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Verdict::Met => "yes",
+            Verdict::MetWithinNoise => "yes, within noise",
+            Verdict::MissedWithinNoise => "**no**, within noise",
+            Verdict::Missed => "**no**",
+        }
+    }
 }
 
 fn bench_workload(workload: Workload, args: &Args, ctx: &mut Ctx) -> anyhow::Result<Row> {
@@ -501,11 +550,13 @@ fn bench_workload(workload: Workload, args: &Args, ctx: &mut Ctx) -> anyhow::Res
     let kestrel_ratio = median(&kestrel_ratios);
     let kernel_lost = sum("kernel_lost");
     let decode_errors = sum("decode_errors");
-    let met = match workload.goal() {
-        Goal::OfEmpty(f) => kestrel_ratio >= f * empty_ratio,
-        Goal::Ratio(r) => kestrel_ratio >= r,
-        Goal::RatioNoLoss(r) => kestrel_ratio >= r && kernel_lost == 0 && decode_errors == 0,
+    let (threshold, clean) = match workload.goal() {
+        Goal::OfEmpty(f) => (f * empty_ratio, true),
+        Goal::Ratio(r) => (r, true),
+        Goal::RatioNoLoss(r) => (r, kernel_lost == 0 && decode_errors == 0),
     };
+    let ratio_ci = median_ci95(&kestrel_ratios);
+    let verdict = Verdict::judge(kestrel_ratio, ratio_ci, threshold, clean);
     Ok(Row {
         workload,
         without: median(&without),
@@ -522,7 +573,9 @@ fn bench_workload(workload: Workload, args: &Args, ctx: &mut Ctx) -> anyhow::Res
         decode_errors,
         agent_cpu: median(&agents.iter().map(|a| a.cpu).collect::<Vec<_>>()),
         agent_peak_kib: agents.iter().map(|a| a.peak_kib).max().unwrap_or(0),
-        met,
+        ratio_ci,
+        without_cv: coefficient_of_variation(&without),
+        verdict,
     })
 }
 
@@ -550,29 +603,74 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// A distribution-free interval of at least 95 % confidence for the median
+/// of `values`: the order statistics `x(k)` and `x(n+1-k)` for the largest
+/// `k` with `P(Binomial(n, 1/2) < k) ≤ 2.5 %` (n = 9 gives the 2nd and 8th
+/// of nine, 96.1 %). None below 6 values, where no such `k` exists (and
+/// above 1000, where the binomial terms underflow).
+fn median_ci95(values: &[f64]) -> Option<(f64, f64)> {
+    let n = values.len();
+    if n == 0 || n > 1000 {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    // P(X = i) for X ~ Binomial(n, 1/2), summed from i = 0 upwards.
+    let mut below = 0.0; // P(X < k)
+    let mut choose = 1.0; // C(n, i)
+    let half_n = 0.5f64.powi(n as i32);
+    let mut k = 0;
+    for i in 0..n / 2 {
+        below += choose * half_n;
+        if below > 0.025 {
+            break;
+        }
+        k = i + 1;
+        choose = choose * (n - i) as f64 / (i + 1) as f64;
+    }
+    (k >= 1).then(|| (sorted[k - 1], sorted[n - k]))
+}
+
+/// Standard deviation over mean (sample standard deviation; 0 for fewer
+/// than two values).
+fn coefficient_of_variation(values: &[f64]) -> f64 {
+    let n = values.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    if mean > 0.0 { var.sqrt() / mean } else { 0.0 }
+}
+
 fn print_table(rows: &[Row]) {
     println!(
-        "| workload | without (ops/s) | empty probe ratio | kestrel ratio (min–max) | goal | met \
+        "| workload | without (ops/s, round-to-round cv) | empty probe ratio \
+         | kestrel ratio (min–max) | 95 % interval of the median | goal | met \
          | agent events/s | kernel drops (ring full) | output drops | decode errors \
          | agent CPU s | agent peak RSS |"
     );
-    println!("|---|--:|--:|--:|---|---|--:|--:|--:|--:|--:|--:|");
+    println!("|---|--:|--:|--:|--:|---|---|--:|--:|--:|--:|--:|--:|");
     for r in rows {
         let goal = match r.workload.goal() {
             Goal::OfEmpty(f) => format!("≥ {f:.2} × empty = {:.3}", f * r.empty_ratio),
             Goal::Ratio(x) => format!("≥ {x:.2}"),
             Goal::RatioNoLoss(x) => format!("≥ {x:.2}, 0 drops, 0 decode errors"),
         };
+        let ci = r
+            .ratio_ci
+            .map_or_else(|| "too few rounds".into(), |(lo, hi)| format!("{lo:.3}–{hi:.3}"));
         println!(
-            "| {} | {:.0} | {:.3} | {:.3} ({:.3}–{:.3}) | {goal} | {} | {:.0} | {} ({}) | {} | {} \
-             | {:.2} | {:.1} MiB |",
+            "| {} | {:.0} ({:.1} %) | {:.3} | {:.3} ({:.3}–{:.3}) | {ci} | {goal} | {} | {:.0} \
+             | {} ({}) | {} | {} | {:.2} | {:.1} MiB |",
             r.workload.label(),
             r.without,
+            r.without_cv * 100.0,
             r.empty_ratio,
             r.kestrel_ratio,
             r.ratio_range.0,
             r.ratio_range.1,
-            if r.met { "yes" } else { "**no**" },
+            r.verdict.label(),
             r.events_per_sec,
             r.kernel_lost,
             r.kernel_ring_full,
@@ -1029,4 +1127,50 @@ fn strip_ansi(line: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_interval_uses_the_binomial_order_statistics() {
+        let nine: Vec<f64> = [9.0, 1.0, 8.0, 2.0, 7.0, 3.0, 6.0, 4.0, 5.0].to_vec();
+        assert_eq!(median_ci95(&nine), Some((2.0, 8.0)));
+        let six: Vec<f64> = (1..=6).map(f64::from).collect();
+        assert_eq!(median_ci95(&six), Some((1.0, 6.0)));
+        let five: Vec<f64> = (1..=5).map(f64::from).collect();
+        assert_eq!(median_ci95(&five), None);
+        // n = 25: P(X ≤ 7) = 2.16 %, P(X ≤ 8) = 5.4 %: the 8th and 18th.
+        let many: Vec<f64> = (1..=25).map(f64::from).collect();
+        assert_eq!(median_ci95(&many), Some((8.0, 18.0)));
+        assert_eq!(median_ci95(&[]), None);
+    }
+
+    #[test]
+    fn verdict_separates_noise_from_a_miss() {
+        let goal = 0.95;
+        assert_eq!(Verdict::judge(0.97, Some((0.955, 0.99)), goal, true), Verdict::Met);
+        assert_eq!(
+            Verdict::judge(0.96, Some((0.92, 1.04)), goal, true),
+            Verdict::MetWithinNoise
+        );
+        assert_eq!(
+            Verdict::judge(0.94, Some((0.90, 0.99)), goal, true),
+            Verdict::MissedWithinNoise
+        );
+        assert_eq!(Verdict::judge(0.90, Some((0.85, 0.94)), goal, true), Verdict::Missed);
+        // A drop fails the goal whatever the ratio.
+        assert_eq!(Verdict::judge(0.99, Some((0.98, 1.0)), goal, false), Verdict::Missed);
+        // No interval: the median alone decides.
+        assert_eq!(Verdict::judge(0.95, None, goal, true), Verdict::Met);
+        assert_eq!(Verdict::judge(0.94, None, goal, true), Verdict::Missed);
+    }
+
+    #[test]
+    fn coefficient_of_variation_is_relative_spread() {
+        assert_eq!(coefficient_of_variation(&[5.0]), 0.0);
+        let cv = coefficient_of_variation(&[90.0, 100.0, 110.0]);
+        assert!((cv - 0.1).abs() < 1e-12, "{cv}");
+    }
 }

@@ -24,10 +24,11 @@ pub enum Which {
     /// CPU and memory, as a markdown table. Needs root.
     Sensor {
         /// Seconds per measurement.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 2.0)]
         secs: f64,
-        /// Without / empty probe / agent rounds per workload (medians are reported).
-        #[arg(long, default_value_t = 5)]
+        /// Without / empty probe / agent rounds per workload (medians are
+        /// reported, with a 95 % interval from 6 rounds on).
+        #[arg(long, default_value_t = 9)]
         pairs: u32,
         /// Only these workloads (comma-separated: getppid,
         /// getppid-after-detach, open-close,
