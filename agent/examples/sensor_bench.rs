@@ -657,9 +657,10 @@ fn print_table(rows: &[Row]) {
             Goal::Ratio(x) => format!("≥ {x:.2}"),
             Goal::RatioNoLoss(x) => format!("≥ {x:.2}, 0 drops, 0 decode errors"),
         };
-        let ci = r
-            .ratio_ci
-            .map_or_else(|| "too few rounds".into(), |(lo, hi)| format!("{lo:.3}–{hi:.3}"));
+        let ci = r.ratio_ci.map_or_else(
+            || "too few rounds".into(),
+            |(lo, hi)| format!("{lo:.3}–{hi:.3}"),
+        );
         println!(
             "| {} | {:.0} ({:.1} %) | {:.3} | {:.3} ({:.3}–{:.3}) | {ci} | {goal} | {} | {:.0} \
              | {} ({}) | {} | {} | {:.2} | {:.1} MiB |",
@@ -1150,7 +1151,10 @@ mod tests {
     #[test]
     fn verdict_separates_noise_from_a_miss() {
         let goal = 0.95;
-        assert_eq!(Verdict::judge(0.97, Some((0.955, 0.99)), goal, true), Verdict::Met);
+        assert_eq!(
+            Verdict::judge(0.97, Some((0.955, 0.99)), goal, true),
+            Verdict::Met
+        );
         assert_eq!(
             Verdict::judge(0.96, Some((0.92, 1.04)), goal, true),
             Verdict::MetWithinNoise
@@ -1159,9 +1163,15 @@ mod tests {
             Verdict::judge(0.94, Some((0.90, 0.99)), goal, true),
             Verdict::MissedWithinNoise
         );
-        assert_eq!(Verdict::judge(0.90, Some((0.85, 0.94)), goal, true), Verdict::Missed);
+        assert_eq!(
+            Verdict::judge(0.90, Some((0.85, 0.94)), goal, true),
+            Verdict::Missed
+        );
         // A drop fails the goal whatever the ratio.
-        assert_eq!(Verdict::judge(0.99, Some((0.98, 1.0)), goal, false), Verdict::Missed);
+        assert_eq!(
+            Verdict::judge(0.99, Some((0.98, 1.0)), goal, false),
+            Verdict::Missed
+        );
         // No interval: the median alone decides.
         assert_eq!(Verdict::judge(0.95, None, goal, true), Verdict::Met);
         assert_eq!(Verdict::judge(0.94, None, goal, true), Verdict::Missed);
