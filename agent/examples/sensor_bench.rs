@@ -1150,31 +1150,25 @@ mod tests {
 
     #[test]
     fn verdict_separates_noise_from_a_miss() {
-        let goal = 0.95;
-        assert_eq!(
-            Verdict::judge(0.97, Some((0.955, 0.99)), goal, true),
-            Verdict::Met
-        );
-        assert_eq!(
-            Verdict::judge(0.96, Some((0.92, 1.04)), goal, true),
-            Verdict::MetWithinNoise
-        );
-        assert_eq!(
-            Verdict::judge(0.94, Some((0.90, 0.99)), goal, true),
-            Verdict::MissedWithinNoise
-        );
-        assert_eq!(
-            Verdict::judge(0.90, Some((0.85, 0.94)), goal, true),
-            Verdict::Missed
-        );
-        // A drop fails the goal whatever the ratio.
-        assert_eq!(
-            Verdict::judge(0.99, Some((0.98, 1.0)), goal, false),
-            Verdict::Missed
-        );
-        // No interval: the median alone decides.
-        assert_eq!(Verdict::judge(0.95, None, goal, true), Verdict::Met);
-        assert_eq!(Verdict::judge(0.94, None, goal, true), Verdict::Missed);
+        // (median, interval, loss conditions hold, verdict) against 0.95.
+        let cases = [
+            (0.97, Some((0.955, 0.99)), true, Verdict::Met),
+            (0.96, Some((0.92, 1.04)), true, Verdict::MetWithinNoise),
+            (0.94, Some((0.90, 0.99)), true, Verdict::MissedWithinNoise),
+            (0.90, Some((0.85, 0.94)), true, Verdict::Missed),
+            // A drop fails the goal whatever the ratio.
+            (0.99, Some((0.98, 1.0)), false, Verdict::Missed),
+            // No interval: the median alone decides.
+            (0.95, None, true, Verdict::Met),
+            (0.94, None, true, Verdict::Missed),
+        ];
+        for (median, ci, clean, want) in cases {
+            assert_eq!(
+                Verdict::judge(median, ci, 0.95, clean),
+                want,
+                "median {median}, interval {ci:?}, clean {clean}"
+            );
+        }
     }
 
     #[test]
